@@ -1,0 +1,281 @@
+#include "common/env.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/errno_status.h"
+
+namespace sparkfleet {
+namespace {
+
+constexpr int kMaxSymlinks = 40;
+
+std::vector<std::string> SplitPath(absl::string_view path) {
+  return absl::StrSplit(path, '/', absl::SkipEmpty());
+}
+
+std::string JoinNodePath(const std::vector<std::string>& parts) {
+  return absl::StrCat("/", absl::StrJoin(parts, "/"));
+}
+
+FileInfo FromStat(const struct stat& st) {
+  FileInfo info;
+  info.is_dir = S_ISDIR(st.st_mode);
+  info.is_symlink = S_ISLNK(st.st_mode);
+  info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  info.size_bytes = st.st_size;
+  info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return info;
+}
+
+// Closes a descriptor when it goes out of scope.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, what);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+std::string TempSuffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return absl::StrCat(".sparkfleet-tmp.", getpid(), ".", rng() % 1000000000ULL);
+}
+
+class RootedEnv final : public Env {
+ public:
+  explicit RootedEnv(std::string root) : root_(std::move(root)) {
+    while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  }
+
+  absl::StatusOr<std::string> ReadFile(absl::string_view path) override {
+    std::string host = HostPath(path);
+    FdCloser fd(open(host.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+    std::string out;
+    char buf[16384];
+    while (true) {
+      ssize_t n = read(fd.get(), buf, sizeof buf);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, absl::StrCat("read ", path));
+      }
+      if (n == 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::string> WriteFileAtomic(absl::string_view path, absl::string_view contents,
+                                              const WriteOptions& options) override {
+    std::string backup;
+    if (options.backup) {
+      absl::StatusOr<std::string> old = ReadFile(path);
+      if (old.ok()) {
+        WriteOptions backup_options = options;
+        backup_options.backup = false;
+        backup = BackupPathFor(path);
+        absl::Status s = WriteFileAtomic(backup, *old, backup_options).status();
+        if (!s.ok()) return s;
+      } else if (!absl::IsNotFound(old.status())) {
+        return old.status();
+      }
+    }
+    std::string host = HostPath(path);
+    std::string tmp = host + TempSuffix();
+    FdCloser fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
+    if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("create temp file for ", path));
+    absl::Status s = WriteAll(fd.get(), contents, absl::StrCat("write ", path));
+    if (s.ok() && fchmod(fd.get(), options.mode) != 0) s = ErrnoStatus(errno, "chmod");
+    if (s.ok() && (options.uid || options.gid) &&
+        fchown(fd.get(), options.uid.value_or(-1), options.gid.value_or(-1)) != 0) {
+      s = ErrnoStatus(errno, absl::StrCat("chown ", path));
+    }
+    if (s.ok() && fsync(fd.get()) != 0) s = ErrnoStatus(errno, absl::StrCat("fsync ", path));
+    if (s.ok() && close(fd.release()) != 0) s = ErrnoStatus(errno, absl::StrCat("close ", path));
+    if (s.ok() && rename(tmp.c_str(), host.c_str()) != 0) {
+      s = ErrnoStatus(errno, absl::StrCat("rename into ", path));
+    }
+    if (!s.ok()) {
+      unlink(tmp.c_str());
+      return s;
+    }
+    std::string dir = host.substr(0, host.find_last_of('/') + 1);
+    FdCloser dfd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dfd.get() >= 0) fsync(dfd.get());
+    return backup;
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListDir(absl::string_view path) override {
+    std::string host = HostPath(path);
+    DIR* dir = opendir(host.c_str());
+    if (dir == nullptr) return ErrnoStatus(errno, absl::StrCat("list ", path));
+    std::vector<std::string> names;
+    while (struct dirent* entry = readdir(dir)) {
+      absl::string_view name = entry->d_name;
+      if (name != "." && name != "..") names.emplace_back(name);
+    }
+    closedir(dir);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  absl::StatusOr<std::string> ReadLink(absl::string_view path) override {
+    std::string host = HostPathNoFollow(path);
+    char buf[4096];
+    ssize_t n = readlink(host.c_str(), buf, sizeof buf);
+    if (n < 0) return ErrnoStatus(errno, absl::StrCat("readlink ", path));
+    return std::string(buf, static_cast<size_t>(n));
+  }
+
+  absl::StatusOr<std::string> RealPath(absl::string_view path) override {
+    return Resolve(path, /*follow_last=*/true);
+  }
+
+  absl::StatusOr<FileInfo> Stat(absl::string_view path) override {
+    struct stat st;
+    if (stat(HostPath(path).c_str(), &st) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("stat ", path));
+    }
+    return FromStat(st);
+  }
+
+  absl::StatusOr<FileInfo> Lstat(absl::string_view path) override {
+    struct stat st;
+    if (lstat(HostPathNoFollow(path).c_str(), &st) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("lstat ", path));
+    }
+    return FromStat(st);
+  }
+
+  absl::Status MakeDirs(absl::string_view path, mode_t mode) override {
+    std::vector<std::string> parts = SplitPath(path);
+    std::string node = "";
+    for (const std::string& part : parts) {
+      node += "/" + part;
+      std::string host = HostPath(node);
+      if (mkdir(host.c_str(), mode) != 0 && errno != EEXIST) {
+        return ErrnoStatus(errno, absl::StrCat("mkdir ", node));
+      }
+    }
+    absl::StatusOr<FileInfo> info = Stat(path);
+    if (!info.ok()) return info.status();
+    if (!info->is_dir) {
+      return absl::FailedPreconditionError(absl::StrCat(path, " exists and is not a directory"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status RemoveFile(absl::string_view path) override {
+    if (unlink(HostPathNoFollow(path).c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("remove ", path));
+    }
+    return absl::OkStatus();
+  }
+
+  std::string HostPath(absl::string_view path) const override {
+    // Resolution failures (a symlink loop) fall back to the lexical path; the system
+    // call on it then reports the problem.
+    absl::StatusOr<std::string> node = Resolve(path, /*follow_last=*/true);
+    std::string node_path = node.ok() ? *node : JoinNodePath(SplitPath(path));
+    return root_ == "/" ? node_path : root_ + (node_path == "/" ? "" : node_path);
+  }
+
+  const std::string& root() const override { return root_; }
+
+ private:
+  std::string HostPathNoFollow(absl::string_view path) const {
+    absl::StatusOr<std::string> node = Resolve(path, /*follow_last=*/false);
+    std::string node_path = node.ok() ? *node : JoinNodePath(SplitPath(path));
+    return root_ == "/" ? node_path : root_ + (node_path == "/" ? "" : node_path);
+  }
+
+  std::string RawHost(const std::vector<std::string>& parts) const {
+    std::string node = JoinNodePath(parts);
+    return root_ == "/" ? node : root_ + (parts.empty() ? "" : node);
+  }
+
+  // Walks `path` component by component, following symlinks inside the root. A
+  // component that does not exist ends the walk; the rest is appended lexically.
+  absl::StatusOr<std::string> Resolve(absl::string_view path, bool follow_last) const {
+    std::deque<std::string> pending;
+    for (std::string& part : SplitPath(path)) pending.push_back(std::move(part));
+    std::vector<std::string> resolved;
+    int links = 0;
+    bool missing = false;
+    while (!pending.empty()) {
+      std::string part = std::move(pending.front());
+      pending.pop_front();
+      if (part == ".") continue;
+      if (part == "..") {
+        if (!resolved.empty()) resolved.pop_back();
+        continue;
+      }
+      resolved.push_back(part);
+      if (missing || (pending.empty() && !follow_last)) continue;
+      std::string host = RawHost(resolved);
+      struct stat st;
+      if (lstat(host.c_str(), &st) != 0) {
+        missing = true;
+        continue;
+      }
+      if (!S_ISLNK(st.st_mode)) continue;
+      if (++links > kMaxSymlinks) {
+        return absl::FailedPreconditionError(absl::StrCat("too many symlinks in ", path));
+      }
+      char buf[4096];
+      ssize_t n = readlink(host.c_str(), buf, sizeof buf);
+      if (n < 0) return ErrnoStatus(errno, absl::StrCat("readlink ", JoinNodePath(resolved)));
+      absl::string_view target(buf, static_cast<size_t>(n));
+      resolved.pop_back();
+      if (!target.empty() && target.front() == '/') resolved.clear();
+      std::vector<std::string> target_parts = SplitPath(target);
+      pending.insert(pending.begin(), target_parts.begin(), target_parts.end());
+    }
+    return JoinNodePath(resolved);
+  }
+
+  std::string root_;
+};
+
+}  // namespace
+
+std::string BackupPathFor(absl::string_view path) { return absl::StrCat(path, ".sparkfleet.bak"); }
+
+std::unique_ptr<Env> NewRootedEnv(std::string root) {
+  return std::make_unique<RootedEnv>(std::move(root));
+}
+
+}  // namespace sparkfleet

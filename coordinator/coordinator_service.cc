@@ -1,0 +1,150 @@
+#include "coordinator/coordinator_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/log.h"
+#include "common/roles.h"
+#include "coordinator/cluster_views.h"
+#include "coordinator/commands/status_command.h"
+
+namespace sparkfleet {
+namespace {
+
+constexpr char kServicePrefix[] = "/sparkfleet.v1.Coordinator/";
+
+template <typename Event>
+class FinishedStream final : public grpc::ServerWriteReactor<Event> {
+ public:
+  explicit FinishedStream(const absl::Status& status) { this->Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+absl::Status NotBuilt(absl::string_view method, absl::string_view capability) {
+  return absl::UnimplementedError(absl::StrCat(method, " is not implemented in sparkctl serve ",
+                                               SPARKFLEET_VERSION, ": ", capability,
+                                               " is not built yet"));
+}
+
+std::vector<std::string> LimitOf(const google::protobuf::RepeatedPtrField<std::string>& limit) {
+  return std::vector<std::string>(limit.begin(), limit.end());
+}
+
+}  // namespace
+
+CoordinatorService::CoordinatorService(ClusterSession& session, bool insecure)
+    : session_(session), insecure_(insecure) {}
+
+absl::Status CoordinatorService::Admit(grpc::CallbackServerContext* context,
+                                       absl::string_view method) {
+  std::string full_method = absl::StrCat(kServicePrefix, method);
+  Role role = Role::kAdmin;
+  std::string caller = "loopback (insecure)";
+  if (!insecure_) {
+    std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+    role = auth ? RoleOfPeer(*auth) : Role::kNone;
+    caller = auth ? PeerIdentity(*auth) : "unauthenticated";
+  }
+  absl::Status allowed = CoordinatorPolicy().Authorize(role, full_method);
+  if (!allowed.ok()) {
+    LogWarning("refused ", full_method, " from ", caller, " (role ", RoleName(role), "): ",
+               allowed.message());
+  }
+  return allowed;
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::Answer(
+    grpc::CallbackServerContext* context, absl::string_view method,
+    const std::function<absl::Status()>& operation) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status status = Admit(context, method);
+  if (status.ok()) status = operation();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::GetClusterConfig(
+    grpc::CallbackServerContext* context, const v1::GetClusterConfigRequest*,
+    v1::ClusterConfig* reply) {
+  return Answer(context, "GetClusterConfig", [&] {
+    *reply = ClusterConfigView(session_.config);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::GetConnectionInfo(
+    grpc::CallbackServerContext* context, const v1::GetConnectionInfoRequest* request,
+    v1::GetConnectionInfoReply* reply) {
+  return Answer(context, "GetConnectionInfo", [&]() -> absl::Status {
+    absl::StatusOr<std::vector<ClusterNode>> nodes =
+        SelectNodes(session_.config, LimitOf(request->limit()));
+    if (!nodes.ok()) return nodes.status();
+    *reply = ConnectionView(session_.config, *nodes, request->use_tailscale());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::GetEndpoints(grpc::CallbackServerContext* context,
+                                                           const v1::GetEndpointsRequest* request,
+                                                           v1::GetEndpointsReply* reply) {
+  return Answer(context, "GetEndpoints", [&]() -> absl::Status {
+    absl::StatusOr<std::vector<ClusterNode>> nodes =
+        SelectNodes(session_.config, LimitOf(request->limit()));
+    if (!nodes.ok()) return nodes.status();
+    *reply = EndpointsView(*nodes);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* CoordinatorService::Status(grpc::CallbackServerContext* context,
+                                                     const v1::StatusRequest* request,
+                                                     v1::StatusReply* reply) {
+  return Answer(context, "Status", [&]() -> absl::Status {
+    absl::StatusOr<std::vector<ClusterNode>> nodes =
+        SelectNodes(session_.config, LimitOf(request->limit()));
+    if (!nodes.ok()) return nodes.status();
+    FanOutOptions options = session_.fanout;
+    if (request->timeout_ms() > 0) options.timeout = absl::Milliseconds(request->timeout_ms());
+    std::vector<NodeResult<v1::NodeInfo>> results =
+        FetchNodeInfo(*session_.channels, *nodes, options);
+    uint32_t ok = 0;
+    for (const NodeResult<v1::NodeInfo>& r : results) {
+      v1::NodeStatus* out = reply->add_nodes();
+      out->mutable_result()->set_node(r.node);
+      out->mutable_result()->set_ok(r.status.ok());
+      out->mutable_result()->set_duration_ms(absl::ToInt64Milliseconds(r.duration));
+      if (r.status.ok()) {
+        ++ok;
+        *out->mutable_info() = r.reply;
+      } else {
+        out->mutable_result()->set_error_code(std::string(StatusCodeName(r.status.code())));
+        out->mutable_result()->set_error_message(std::string(r.status.message()));
+      }
+    }
+    reply->mutable_summary()->set_ok(ok);
+    reply->mutable_summary()->set_failed(static_cast<uint32_t>(results.size()) - ok);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::ValidateEvent>* CoordinatorService::Validate(
+    grpc::CallbackServerContext* context, const v1::ValidateRequest*) {
+  absl::Status status = Admit(context, "Validate");
+  if (status.ok()) status = NotBuilt("Validate", "network validation between nodes");
+  return new FinishedStream<v1::ValidateEvent>(status);
+}
+
+grpc::ServerWriteReactor<v1::DeployEvent>* CoordinatorService::Deploy(
+    grpc::CallbackServerContext* context, const v1::DeployRequest*) {
+  absl::Status status = Admit(context, "Deploy");
+  if (status.ok()) status = NotBuilt("Deploy", "the deploy pipeline");
+  return new FinishedStream<v1::DeployEvent>(status);
+}
+
+grpc::ServerWriteReactor<v1::NcclTestEvent>* CoordinatorService::RunNcclTest(
+    grpc::CallbackServerContext* context, const v1::RunNcclTestRequest*) {
+  absl::Status status = Admit(context, "RunNcclTest");
+  if (status.ok()) status = NotBuilt("RunNcclTest", "the NCCL collective test");
+  return new FinishedStream<v1::NcclTestEvent>(status);
+}
+
+}  // namespace sparkfleet

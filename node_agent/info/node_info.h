@@ -1,0 +1,48 @@
+// NodeInfoReader answers GetInfo: who this node is and what is installed on it.
+//
+// Everything is read through the Env (so `--root` sandboxes and fixture trees work):
+// hostname and kernel from /proc/sys/kernel, /etc/os-release, /proc/uptime, dpkg's
+// status file for package versions, and well-known program and library paths for
+// presence. No program is run, so a GetInfo costs a few file reads; dpkg's status file
+// is parsed again only when its size or modification time changes.
+//
+// Thread-safety: Read() may be called concurrently.
+#ifndef SPARKFLEET_NODE_AGENT_INFO_NODE_INFO_H_
+#define SPARKFLEET_NODE_AGENT_INFO_NODE_INFO_H_
+
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/env.h"
+#include "sparkfleet/v1/types.pb.h"
+
+namespace sparkfleet {
+
+class NodeInfoReader {
+ public:
+  // `env` must outlive the reader. `node_name` is the agent's configured name.
+  NodeInfoReader(Env& env, std::string node_name);
+  NodeInfoReader(const NodeInfoReader&) = delete;
+  NodeInfoReader& operator=(const NodeInfoReader&) = delete;
+
+  // Never fails as a whole: facts that cannot be read are left empty.
+  v1::NodeInfo Read();
+
+ private:
+  absl::flat_hash_map<std::string, std::string> InstalledPackages();
+  void AddComponents(v1::NodeInfo& info);
+
+  Env& env_;
+  const std::string node_name_;
+  absl::Mutex mu_;
+  int64_t dpkg_size_ ABSL_GUARDED_BY(mu_) = -1;
+  int64_t dpkg_mtime_ns_ ABSL_GUARDED_BY(mu_) = -1;
+  absl::flat_hash_map<std::string, std::string> dpkg_packages_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sparkfleet
+
+#endif  // SPARKFLEET_NODE_AGENT_INFO_NODE_INFO_H_

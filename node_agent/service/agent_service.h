@@ -1,0 +1,112 @@
+// NodeAgentService: the gRPC face of spark-agent. Thin by design: admit the call
+// (concurrency cap), check the caller's role against the per-method allow-list,
+// run the operation, convert the result. Operations live in info/, probe/, ops/, ...
+// and know nothing about gRPC.
+#ifndef SPARKFLEET_NODE_AGENT_SERVICE_AGENT_SERVICE_H_
+#define SPARKFLEET_NODE_AGENT_SERVICE_AGENT_SERVICE_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/env.h"
+#include "common/process_runner.h"
+#include "common/roles.h"
+#include "node_agent/info/node_info.h"
+#include "sparkfleet/v1/agent.grpc.pb.h"
+
+namespace sparkfleet {
+
+class NodeAgentService final : public v1::NodeAgent::CallbackService {
+ public:
+  struct Options {
+    Env& env;
+    ProcessRunner& runner;
+    std::string node_name;
+    // Plaintext on loopback: there is no certificate, every caller is admin.
+    bool insecure = false;
+    int max_concurrent_calls = 256;
+  };
+
+  explicit NodeAgentService(Options options);
+  NodeAgentService(const NodeAgentService&) = delete;
+  NodeAgentService& operator=(const NodeAgentService&) = delete;
+
+  grpc::ServerUnaryReactor* GetInfo(grpc::CallbackServerContext* context,
+                                    const v1::GetInfoRequest* request,
+                                    v1::NodeInfo* reply) override;
+  grpc::ServerUnaryReactor* Probe(grpc::CallbackServerContext* context,
+                                  const v1::ProbeRequest* request,
+                                  v1::ProbeReply* reply) override;
+  grpc::ServerUnaryReactor* GetDoctorFacts(grpc::CallbackServerContext* context,
+                                           const v1::GetDoctorFactsRequest* request,
+                                           v1::GetDoctorFactsReply* reply) override;
+  grpc::ServerUnaryReactor* GetTailscaleStatus(grpc::CallbackServerContext* context,
+                                               const v1::GetTailscaleStatusRequest* request,
+                                               v1::TailscaleStatus* reply) override;
+  grpc::ServerUnaryReactor* ReadNcclConf(grpc::CallbackServerContext* context,
+                                         const v1::ReadNcclConfRequest* request,
+                                         v1::ReadNcclConfReply* reply) override;
+  grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* context,
+                                 const v1::PingRequest* request, v1::PingReply* reply) override;
+  grpc::ServerUnaryReactor* CheckSsh(grpc::CallbackServerContext* context,
+                                     const v1::CheckSshRequest* request,
+                                     v1::CheckSshReply* reply) override;
+  grpc::ServerUnaryReactor* BandwidthServe(grpc::CallbackServerContext* context,
+                                           const v1::BandwidthServeRequest* request,
+                                           v1::BandwidthServeReply* reply) override;
+  grpc::ServerUnaryReactor* BandwidthTest(grpc::CallbackServerContext* context,
+                                          const v1::BandwidthTestRequest* request,
+                                          v1::BandwidthResult* reply) override;
+  grpc::ServerUnaryReactor* ConfigureSsh(grpc::CallbackServerContext* context,
+                                         const v1::ConfigureSshRequest* request,
+                                         v1::ConfigureSshReply* reply) override;
+  grpc::ServerUnaryReactor* GenerateSshKey(grpc::CallbackServerContext* context,
+                                           const v1::GenerateSshKeyRequest* request,
+                                           v1::GenerateSshKeyReply* reply) override;
+  grpc::ServerUnaryReactor* ConfigureHosts(grpc::CallbackServerContext* context,
+                                           const v1::ConfigureHostsRequest* request,
+                                           v1::ConfigureHostsReply* reply) override;
+  grpc::ServerUnaryReactor* ConfigureLink(grpc::CallbackServerContext* context,
+                                          const v1::ConfigureLinkRequest* request,
+                                          v1::ConfigureLinkReply* reply) override;
+  grpc::ServerUnaryReactor* ConfigureNfs(grpc::CallbackServerContext* context,
+                                         const v1::ConfigureNfsRequest* request,
+                                         v1::ConfigureNfsReply* reply) override;
+  grpc::ServerWriteReactor<v1::InstallTailscaleEvent>* InstallTailscale(
+      grpc::CallbackServerContext* context, const v1::InstallTailscaleRequest* request) override;
+  grpc::ServerUnaryReactor* TailscaleUp(grpc::CallbackServerContext* context,
+                                        const v1::TailscaleUpRequest* request,
+                                        v1::TailscaleUpReply* reply) override;
+  grpc::ServerUnaryReactor* WriteNcclConf(grpc::CallbackServerContext* context,
+                                          const v1::WriteNcclConfRequest* request,
+                                          v1::WriteNcclConfReply* reply) override;
+  grpc::ServerWriteReactor<v1::InstallNcclEvent>* InstallNccl(
+      grpc::CallbackServerContext* context, const v1::InstallNcclRequest* request) override;
+  grpc::ServerWriteReactor<v1::CollectiveEvent>* RunCollective(
+      grpc::CallbackServerContext* context, const v1::RunCollectiveRequest* request) override;
+
+ private:
+  // Admits and authorizes a call to `method` (its short name, "GetInfo"). Refusals are
+  // logged with the caller's identity.
+  absl::Status Admit(grpc::CallbackServerContext* context, absl::string_view method);
+
+  // Runs `operation` for an admitted unary call and finishes it.
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                   absl::string_view method,
+                                   const std::function<absl::Status()>& operation);
+
+  Env& env_;
+  ProcessRunner& runner_;
+  const std::string node_name_;
+  const bool insecure_;
+  const int max_concurrent_calls_;
+  const MethodPolicy policy_;
+  std::atomic<int> calls_in_flight_{0};
+  NodeInfoReader info_;
+};
+
+}  // namespace sparkfleet
+
+#endif  // SPARKFLEET_NODE_AGENT_SERVICE_AGENT_SERVICE_H_
