@@ -115,6 +115,6 @@ int main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   sparkfleet::LogInfo("received signal ", signal_number, ", shutting down");
   sd_notify(0, "STOPPING=1");
-  (*server)->Shutdown(absl::Milliseconds(500));
+  (*server)->Shutdown(absl::Milliseconds(250));
   return 0;
 }
