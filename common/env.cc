@@ -272,6 +272,13 @@ class RootedEnv final : public Env {
 
 }  // namespace
 
+std::string AbsolutePath(absl::string_view path) {
+  if (!path.empty() && path.front() == '/') return std::string(path);
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == nullptr) return std::string(path);
+  return absl::StrCat(cwd, "/", path);
+}
+
 std::string BackupPathFor(absl::string_view path) { return absl::StrCat(path, ".sparkfleet.bak"); }
 
 std::unique_ptr<Env> NewRootedEnv(std::string root) {

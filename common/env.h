@@ -97,6 +97,9 @@ class Env {
 // root + "/x", and ".." stops at the root.
 std::unique_ptr<Env> NewRootedEnv(std::string root);
 
+// `path` made absolute against this process's working directory (for paths from flags).
+std::string AbsolutePath(absl::string_view path);
+
 // The backup path WriteFileAtomic uses for `path`.
 std::string BackupPathFor(absl::string_view path);
 

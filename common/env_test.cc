@@ -204,8 +204,8 @@ TEST(RootedEnv, WriteFileAtomicKeepsOldContentAtBackupPath) {
   root.Put("/etc/hosts", "127.0.0.1 localhost\n");
   std::unique_ptr<Env> env = NewRootedEnv(root.path());
 
-  absl::StatusOr<std::string> backup =
-      env->WriteFileAtomic("/etc/hosts", "127.0.0.1 localhost\n10.0.0.2 spark-002\n", WriteOptions());
+  absl::StatusOr<std::string> backup = env->WriteFileAtomic(
+      "/etc/hosts", "127.0.0.1 localhost\n10.0.0.2 spark-002\n", WriteOptions());
 
   ASSERT_TRUE(backup.ok()) << backup.status();
   EXPECT_EQ(*backup, BackupPathFor("/etc/hosts"));
@@ -236,15 +236,15 @@ TEST(RootedEnv, WriteFileAtomicSetsTheMode) {
   WriteOptions options;
   options.mode = 0600;
 
-  ASSERT_TRUE(env->WriteFileAtomic("/home/nvidia/.ssh/authorized_keys", "ssh-ed25519 AAAA\n",
-                                   options)
-                  .ok());
+  ASSERT_TRUE(
+      env->WriteFileAtomic("/home/nvidia/.ssh/authorized_keys", "ssh-ed25519 AAAA\n", options)
+          .ok());
 
   EXPECT_EQ(env->Stat("/home/nvidia/.ssh/authorized_keys")->mode, 0600u);
   options.mode = 0640;
-  ASSERT_TRUE(env->WriteFileAtomic("/home/nvidia/.ssh/authorized_keys", "ssh-ed25519 BBBB\n",
-                                   options)
-                  .ok());
+  ASSERT_TRUE(
+      env->WriteFileAtomic("/home/nvidia/.ssh/authorized_keys", "ssh-ed25519 BBBB\n", options)
+          .ok());
   EXPECT_EQ(env->Stat("/home/nvidia/.ssh/authorized_keys")->mode, 0640u);
 }
 

@@ -286,9 +286,16 @@ absl::Status InitCa(const std::string& dir) {
 }
 
 absl::Status IssueNodeCertificate(const std::string& dir, const std::string& node_name,
-                                  const std::vector<std::string>& ips, int validity_days) {
+                                  const std::vector<std::string>& ips, int validity_days,
+                                  const std::vector<std::string>& extra_names) {
   if (absl::Status s = ValidateIssue(node_name, "node", validity_days); !s.ok()) return s;
   std::vector<std::string> sans = {absl::StrCat("DNS:", node_name)};
+  for (const std::string& name : extra_names) {
+    if (absl::Status s = ValidateHostname(name); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--dns: ", s.message()));
+    }
+    sans.push_back(absl::StrCat("DNS:", name));
+  }
   for (const std::string& ip : ips) {
     if (absl::Status s = ValidateIpAddress(ip); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--ip: ", s.message()));

@@ -41,13 +41,16 @@ std::string PrivateKeyPath(absl::string_view dir, absl::string_view name);
 [[nodiscard]] absl::Status InitCa(const std::string& dir);
 
 // Writes DIR/NODE_NAME.crt and .key for a spark-agent: serverAuth and clientAuth, SANs
-// DNS:node_name and IP:each of `ips`, signed by the CA in `dir`. Replaces an earlier
-// certificate for the same node (re-issuing after an address change).
-// REQUIRES: node_name is an RFC 1123 host name other than "ca"; ips are IP literals.
+// DNS:node_name, DNS:each of `extra_names` (aliases such as an FQDN) and IP:each of
+// `ips`, signed by the CA in `dir`. Replaces an earlier certificate for the same node
+// (re-issuing after an address change).
+// REQUIRES: node_name and extra_names are RFC 1123 host names, node_name other than "ca";
+// ips are IP literals.
 [[nodiscard]] absl::Status IssueNodeCertificate(const std::string& dir,
                                                 const std::string& node_name,
                                                 const std::vector<std::string>& ips,
-                                                int validity_days = kDefaultValidityDays);
+                                                int validity_days = kDefaultValidityDays,
+                                                const std::vector<std::string>& extra_names = {});
 
 // Writes DIR/CLIENT_NAME.crt and .key for a client such as sparkctl: clientAuth, with
 // the URI SAN of `role`. Replaces an earlier certificate of the same name.

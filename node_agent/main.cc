@@ -97,13 +97,8 @@ int main(int argc, char** argv) {
     std::unique_ptr<sparkfleet::Env> host = sparkfleet::NewRootedEnv("/");
     sparkfleet::WriteOptions write;
     write.backup = false;
-    std::string path = flags.port_file;
-    if (path.front() != '/') {
-      char cwd[4096];
-      if (getcwd(cwd, sizeof cwd) != nullptr) path = absl::StrCat(cwd, "/", path);
-    }
     absl::StatusOr<std::string> written = host->WriteFileAtomic(
-        path, absl::StrCat((*server)->port(), "\n"), write);
+        sparkfleet::AbsolutePath(flags.port_file), absl::StrCat((*server)->port(), "\n"), write);
     if (!written.ok()) {
       std::cerr << "spark-agent: --port-file: " << written.status().message() << "\n";
       return 1;

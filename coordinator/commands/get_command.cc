@@ -82,7 +82,7 @@ int RunExport(CommandContext& context, const std::string& file) {
   }
   std::string document = absl::StrCat("{", absl::StrJoin(parts, ","), "}\n");
   std::unique_ptr<Env> env = NewRootedEnv("/");
-  std::string path = file.front() == '/' ? file : absl::StrCat(getenv("PWD") ? getenv("PWD") : ".", "/", file);
+  std::string path = AbsolutePath(file);
   absl::StatusOr<std::string> written = env->WriteFileAtomic(path, document, WriteOptions{});
   if (!written.ok()) return UsageError(context, written.status());
   *context.err << "sparkctl: wrote " << path

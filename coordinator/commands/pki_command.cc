@@ -18,6 +18,7 @@ struct PkiOptions {
   std::string client;
   std::string role;
   std::vector<std::string> ips;
+  std::vector<std::string> dns_names;
   int days = kDefaultValidityDays;
 };
 
@@ -46,6 +47,9 @@ absl::Status CheckIssueFlags(const PkiOptions& options) {
   if (!options.client.empty() && !options.ips.empty()) {
     return absl::InvalidArgumentError("pki issue: --ip applies to --node certificates only");
   }
+  if (!options.client.empty() && !options.dns_names.empty()) {
+    return absl::InvalidArgumentError("pki issue: --dns applies to --node certificates only");
+  }
   if (!options.node.empty() && !options.role.empty()) {
     return absl::InvalidArgumentError(
         "pki issue: --role applies to --client certificates only; agents have no role");
@@ -61,7 +65,8 @@ void RunIssue(const PkiOptions& options, CommandContext& context) {
   const std::string& name = options.node.empty() ? options.client : options.node;
   std::string what;
   if (!options.node.empty()) {
-    absl::Status s = IssueNodeCertificate(options.dir, options.node, options.ips, options.days);
+    absl::Status s = IssueNodeCertificate(options.dir, options.node, options.ips, options.days,
+                                          options.dns_names);
     if (!s.ok()) return Fail(context, s);
     what = "node certificate for " + options.node;
     if (!options.ips.empty()) what += ", addresses " + absl::StrJoin(options.ips, ", ");
@@ -95,6 +100,8 @@ void RegisterPkiCommand(CLI::App& app, CommandContext& context) {
   issue->add_option("--node", options->node, "Agent certificate for node NAME");
   issue->add_option("--client", options->client, "Client certificate for NAME");
   issue->add_option("--ip", options->ips, "An address of the node (repeatable)");
+  issue->add_option("--dns", options->dns_names,
+                    "Another DNS name of the node, e.g. its FQDN (repeatable)");
   issue->add_option("--role", options->role, "Role of a client certificate: admin or reader");
   issue->add_option("--days", options->days, "Validity in days")
       ->check(CLI::Range(1, kMaxValidityDays));

@@ -7,6 +7,7 @@
 #include <grpcpp/server_builder.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/env.h"
 #include "common/log.h"
 #include "common/tls.h"
 #include "common/validate.h"
@@ -20,6 +21,7 @@ struct ServeFlags {
   std::string listen = "127.0.0.1:50150";
   TlsFiles tls;
   bool insecure = false;
+  std::string port_file;
 };
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServeFlags& flags,
@@ -67,6 +69,14 @@ int RunServe(CommandContext& context, const ServeFlags& flags) {
     return UsageError(context, absl::UnavailableError(absl::StrCat("cannot listen on ",
                                                                    flags.listen)));
   }
+  if (!flags.port_file.empty()) {
+    std::unique_ptr<Env> host = NewRootedEnv("/");
+    WriteOptions write;
+    write.backup = false;
+    absl::StatusOr<std::string> written =
+        host->WriteFileAtomic(AbsolutePath(flags.port_file), absl::StrCat(port, "\n"), write);
+    if (!written.ok()) return UsageError(context, written.status());
+  }
   LogInfo("sparkctl serve: Coordinator for ", session->config.cluster_name, " (",
           session->nodes.size(), " nodes) on ", FormatHostPort(address->host, port));
   int signal_number = 0;
@@ -86,6 +96,7 @@ void RegisterServeCommand(CLI::App& app, CommandContext& context) {
   serve->add_option("--tls-key", flags->tls.key, "server private key (PEM)");
   serve->add_option("--tls-ca", flags->tls.ca, "cluster CA that signs client certificates");
   serve->add_flag("--insecure", flags->insecure, "no TLS; loopback addresses only");
+  serve->add_option("--port-file", flags->port_file, "write the bound port here once serving");
   serve->callback([&context, flags] { context.exit_code = RunServe(context, *flags); });
 }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# demo.sh: brings a local sparkfleet cluster up, shows what sparkctl sees, and takes it down
+# again (also when something fails). Installs nothing: it needs built binaries, found like
+# local-cluster.sh finds them ($SPARKCTL / $SPARK_AGENT, else build/, else PATH).
+#
+#   demo.sh [--nodes N] [--dir DIR] [--netns|--loopback] [--fixture TREE]
+#
+# Network namespaces when run as root with iproute2, loopback otherwise (local-cluster.sh's
+# default); the options go to `local-cluster.sh up` as they are.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(dirname "$SCRIPT_DIR")"
+readonly SCRIPT_DIR REPO_ROOT
+readonly LOCAL_CLUSTER="$SCRIPT_DIR/local-cluster.sh"
+
+dir="${TMPDIR:-/tmp}/sparkfleet-demo"
+nodes=2
+up_args=()
+while (($#)); do
+  case $1 in
+    --dir) dir=${2:?--dir needs a directory}; shift 2 ;;
+    --nodes) nodes=${2:?--nodes needs a number}; shift 2 ;;
+    --netns | --loopback) up_args+=("$1"); shift ;;
+    --fixture) up_args+=("$1" "${2:?--fixture needs a directory}"); shift 2 ;;
+    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown argument \"$1\" (see --help)" >&2; exit 1 ;;
+  esac
+done
+
+# The same binaries for the cluster and for the commands shown.
+if [[ -z ${SPARKCTL:-} ]]; then
+  if [[ -x $REPO_ROOT/build/coordinator/sparkctl ]]; then
+    SPARKCTL=$REPO_ROOT/build/coordinator/sparkctl
+  else
+    SPARKCTL=$(command -v sparkctl) || {
+      echo "demo.sh: sparkctl not found: build it (cmake --build build) or set \$SPARKCTL" >&2
+      exit 1
+    }
+  fi
+fi
+export SPARKCTL
+[[ -z ${SPARK_AGENT:-} ]] || export SPARK_AGENT
+
+heading() { printf '\n==== %s\n' "$*"; }
+
+# show TITLE ARGS...: one sparkctl command, under a heading; a failing node does not stop the demo.
+status=0
+show() {
+  local title=$1
+  shift
+  heading "$title: sparkctl -c $dir/cluster.yaml $*"
+  "$SPARKCTL" -c "$dir/cluster.yaml" "$@" || {
+    local rc=$?
+    echo "(sparkctl exited with status $rc)"
+    status=$rc
+  }
+}
+
+# Down in every case; the files go too unless something failed (then its logs are kept).
+# shellcheck disable=SC2317  # run by the EXIT trap
+teardown() {
+  local rc=$1
+  trap - EXIT
+  heading "Tearing the cluster down"
+  if ((rc == 0)); then
+    "$LOCAL_CLUSTER" down --dir "$dir" --purge || rc=1
+  else
+    "$LOCAL_CLUSTER" down --dir "$dir" || true
+    echo "demo.sh: failed (status $rc); logs and certificates kept in $dir" >&2
+  fi
+  exit "$rc"
+}
+trap 'teardown $?' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+heading "Bringing up a $nodes-node local cluster"
+"$LOCAL_CLUSTER" up --nodes "$nodes" --dir "$dir" "${up_args[@]}"
+show "Who answers" status
+show "What each agent reports" info
+show "How to reach every agent" get endpoints
+exit "$status"
