@@ -1,30 +1,15 @@
 // sparkctl: the sparkfleet coordinator CLI. Global flags and subcommand registration;
 // each subcommand lives in coordinator/commands/.
-#include <sys/resource.h>
-
 #include "CLI/CLI.hpp"
+#include "common/process_setup.h"
 #include "coordinator/commands/command.h"
 #include "coordinator/commands/get_command.h"
 #include "coordinator/commands/pki_command.h"
 #include "coordinator/commands/serve_command.h"
 #include "coordinator/commands/status_command.h"
 
-namespace {
-
-// One connection per node: a thousand-node cluster needs more descriptors than the
-// usual soft limit of 1024.
-void RaiseFileLimit() {
-  struct rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  RaiseFileLimit();
+  sparkfleet::SetUpProcess();
   sparkfleet::CommandContext context;
   sparkfleet::GlobalOptions& globals = context.globals;
   CLI::App app{"sparkctl: set up and check a cluster of DGX Spark nodes through their agents",

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/agent_config.h"
 #include "common/log.h"
+#include "common/process_setup.h"
 #include "node_agent/agent_server.h"
 
 namespace {
@@ -64,6 +65,7 @@ sigset_t BlockShutdownSignals() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sparkfleet::SetUpProcess();
   CLI::App app{"spark-agent: sparkfleet node agent (gRPC, mTLS)", "spark-agent"};
   Flags flags;
   app.add_option("--config", flags.config, "agent.yaml with the same keys as these flags");

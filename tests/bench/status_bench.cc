@@ -6,7 +6,7 @@
 // TCP connections, N TLS handshakes and N GetInfo calls, as on a real cluster.
 // Prints total wall time per run and p50/p99 of the per-node call times sparkctl reports.
 //
-//   status_bench [--nodes 10,100,1000] [--runs 5] [--parallel 256]
+//   status_bench [--nodes 10,100,1000] [--runs 5] [--parallel 256] [--insecure]
 #include <sys/resource.h>
 
 #include <grpcpp/grpcpp.h>
@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/env.h"
 #include "common/process_runner.h"
+#include "common/process_setup.h"
 #include "coordinator/pki.h"
 #include "node_agent/service/agent_service.h"
 #include "common/tls.h"
@@ -40,15 +41,7 @@ double Percentile(std::vector<double> values, double p) {
   return values[index];
 }
 
-void RaiseFileLimit() {
-  struct rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
-int RunBench(int nodes, int runs, const std::string& parallel) {
+int RunBench(int nodes, int runs, const std::string& parallel, bool insecure) {
   testing::TempDir dir;
   std::string pki = dir.path() + "/pki";
   std::vector<std::string> names;
@@ -58,13 +51,15 @@ int RunBench(int nodes, int runs, const std::string& parallel) {
     std::fprintf(stderr, "bench: PKI set-up failed\n");
     return 1;
   }
-  auto credentials = MakeServerCredentials(
-      {pki + "/ca.crt", pki + "/bench-agent.crt", pki + "/bench-agent.key"});
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      insecure ? grpc::InsecureServerCredentials()
+               : MakeServerCredentials(
+                     {pki + "/ca.crt", pki + "/bench-agent.crt", pki + "/bench-agent.key"});
   if (!credentials.ok()) return 1;
 
   std::unique_ptr<Env> env = NewRootedEnv(dir.path());
   std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
-  NodeAgentService service({*env, *runner, "bench-agent", false, 1 << 20});
+  NodeAgentService service({*env, *runner, "bench-agent", insecure, 1 << 20});
   grpc::ServerBuilder builder;
   std::vector<int> ports(nodes);
   for (int i = 0; i < nodes; ++i) builder.AddListeningPort("127.0.0.1:0", *credentials, &ports[i]);
@@ -79,15 +74,19 @@ int RunBench(int nodes, int runs, const std::string& parallel) {
     absl::StrAppend(&yaml, "  - {hostname: ", names[i], ", ip: 127.0.0.1, user: root, port: ",
                     ports[i], "}\n");
   }
-  absl::StrAppend(&yaml, "agent:\n  tls: {ca: pki/ca.crt, cert: pki/admin.crt, key: pki/admin.key}\n");
+  absl::StrAppend(&yaml, insecure ? "agent:\n  insecure: true\n"
+                                  : "agent:\n  tls: {ca: pki/ca.crt, cert: pki/admin.crt, "
+                                    "key: pki/admin.key}\n");
   std::string yaml_path = dir.path() + "/cluster.yaml";
   std::ofstream(yaml_path) << yaml;
 
-  std::vector<double> walls_ms, calls_ms;
+  std::vector<double> walls_ms, calls_ms, cpu_ms;
   std::regex duration(R"("duration_ms":(\d+))");
   for (int run = 0; run < runs; ++run) {
     ProcessOptions options;
     options.timeout = absl::Seconds(120);
+    struct rusage before, after;
+    getrusage(RUSAGE_CHILDREN, &before);
     absl::Time start = absl::Now();
     absl::StatusOr<ProcessResult> result = runner->Run(
         {SPARKCTL_PATH, "-c", yaml_path, "--json", "--timeout", "30", "--parallel", parallel,
@@ -100,14 +99,21 @@ int RunBench(int nodes, int runs, const std::string& parallel) {
       return 1;
     }
     walls_ms.push_back(wall_ms);
+    getrusage(RUSAGE_CHILDREN, &after);
+    auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+    cpu_ms.push_back(ms(after.ru_utime) - ms(before.ru_utime) + ms(after.ru_stime) -
+                     ms(before.ru_stime));
     for (std::sregex_iterator it(result->stdout_text.begin(), result->stdout_text.end(), duration);
          it != std::sregex_iterator(); ++it) {
       calls_ms.push_back(std::stod((*it)[1]));
     }
   }
-  std::printf("nodes=%-5d runs=%d  wall p50=%.0f ms min=%.0f ms max=%.0f ms  per-call p50=%.0f ms p99=%.0f ms\n",
-              nodes, runs, Percentile(walls_ms, 0.5), Percentile(walls_ms, 0.0),
-              Percentile(walls_ms, 1.0), Percentile(calls_ms, 0.5), Percentile(calls_ms, 0.99));
+  std::printf(
+      "nodes=%-5d %s runs=%d  wall p50=%.0f ms (min %.0f, max %.0f)  per-call p50=%.0f ms "
+      "p99=%.0f ms  sparkctl cpu p50=%.0f ms\n",
+      nodes, insecure ? "plaintext" : "mTLS", runs, Percentile(walls_ms, 0.5),
+      Percentile(walls_ms, 0.0), Percentile(walls_ms, 1.0), Percentile(calls_ms, 0.5),
+      Percentile(calls_ms, 0.99), Percentile(cpu_ms, 0.5));
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   return 0;
 }
@@ -119,8 +125,15 @@ int main(int argc, char** argv) {
   std::vector<int> sizes = {10, 100, 1000};
   int runs = 5;
   std::string parallel = "256";
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool insecure = false;
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
+    if (flag == "--insecure") {
+      insecure = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (flag == "--nodes") {
       sizes.clear();
       for (absl::string_view n : absl::StrSplit(argv[i + 1], ',')) {
@@ -133,10 +146,10 @@ int main(int argc, char** argv) {
       absl::SimpleAtoi(argv[i + 1], &runs);
     }
   }
-  sparkfleet::RaiseFileLimit();
+  sparkfleet::SetUpProcess();
   std::printf("sparkctl status over N agents (one process hosting N mTLS endpoints on loopback)\n");
   for (int n : sizes) {
-    if (int rc = sparkfleet::RunBench(n, runs, parallel); rc != 0) return rc;
+    if (int rc = sparkfleet::RunBench(n, runs, parallel, insecure); rc != 0) return rc;
   }
   return 0;
 }
