@@ -462,10 +462,10 @@ cmd_up() {
     BRIDGE="sfb-$(dir_hash)"
     check_netns_names "$(dir_hash)"
   fi
-  state_add mode "$MODE"
   trap 'on_up_exit $?' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  state_add mode "$MODE"
 
   say "bringing up $NODES nodes ($MODE) in $DIR"
   [[ $MODE == netns ]] && make_network
