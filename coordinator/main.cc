@@ -5,6 +5,7 @@
 #include "coordinator/commands/command.h"
 #include "coordinator/commands/get_command.h"
 #include "coordinator/commands/pki_command.h"
+#include "coordinator/commands/probe_command.h"
 #include "coordinator/commands/serve_command.h"
 #include "coordinator/commands/status_command.h"
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   sparkfleet::RegisterGetCommands(app, context);
   sparkfleet::RegisterServeCommand(app, context);
   sparkfleet::RegisterPkiCommand(app, context);
+  sparkfleet::RegisterProbeCommands(app, context);
 
   try {
     app.parse(argc, argv);

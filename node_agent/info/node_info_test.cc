@@ -45,7 +45,7 @@ class FakeNode {
   std::unique_ptr<Env> env_;
 };
 
-constexpr char kOsRelease[] = R"(PRETTY_NAME="Ubuntu 24.04.3 LTS"
+constexpr char kOsRelease[] = R"os(PRETTY_NAME="Ubuntu 24.04.3 LTS"
 NAME="Ubuntu"
 VERSION_ID="24.04"
 VERSION="24.04.3 LTS (Noble Numbat)"
@@ -58,7 +58,7 @@ BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
 PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
 UBUNTU_CODENAME=noble
 LOGO=ubuntu-logo
-)";
+)os";
 
 std::string DpkgStatus(absl::string_view tailscale_version) {
   return std::string(R"(Package: openssh-server

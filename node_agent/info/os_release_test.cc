@@ -15,7 +15,7 @@ using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
 // /etc/os-release of Ubuntu 24.04.3 (the base of DGX OS 7 on a DGX Spark).
-constexpr char kUbuntuNoble[] = R"(PRETTY_NAME="Ubuntu 24.04.3 LTS"
+constexpr char kUbuntuNoble[] = R"os(PRETTY_NAME="Ubuntu 24.04.3 LTS"
 NAME="Ubuntu"
 VERSION_ID="24.04"
 VERSION="24.04.3 LTS (Noble Numbat)"
@@ -28,10 +28,10 @@ BUG_REPORT_URL="https://bugs.launchpad.net/ubuntu/"
 PRIVACY_POLICY_URL="https://www.ubuntu.com/legal/terms-and-policies/privacy-policy"
 UBUNTU_CODENAME=noble
 LOGO=ubuntu-logo
-)";
+)os";
 
 // /usr/lib/os-release of Debian 12.
-constexpr char kDebianBookworm[] = R"(PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+constexpr char kDebianBookworm[] = R"os(PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
 VERSION_ID="12"
 VERSION="12 (bookworm)"
@@ -40,7 +40,7 @@ ID=debian
 HOME_URL="https://www.debian.org/"
 SUPPORT_URL="https://www.debian.org/support"
 BUG_REPORT_URL="https://bugs.debian.org/"
-)";
+)os";
 
 TEST(ParseOsRelease, ReadsUbuntuNoble) {
   auto fields = ParseOsRelease(kUbuntuNoble);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "node_agent/probe/probe.h"
 
 namespace sparkfleet {
 namespace {
@@ -96,9 +97,11 @@ grpc::ServerUnaryReactor* NodeAgentService::GetInfo(grpc::CallbackServerContext*
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::Probe(grpc::CallbackServerContext* context,
-                                                  const v1::ProbeRequest*, v1::ProbeReply*) {
-  return Answer(context, "Probe", [] {
-    return NotBuilt("Probe", "the hardware probe (NICs, RDMA devices, GPUs, topology)");
+                                                  const v1::ProbeRequest* request,
+                                                  v1::ProbeReply* reply) {
+  return Answer(context, "Probe", [&] {
+    *reply = ProbeHardware(env_, *request);
+    return absl::OkStatus();
   });
 }
 
