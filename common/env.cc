@@ -3,14 +3,18 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <deque>
 #include <random>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -74,15 +78,31 @@ std::string TempSuffix() {
   return absl::StrCat(".sparkfleet-tmp.", getpid(), ".", rng() % 1000000000ULL);
 }
 
+// The parent directory and last component of a node path ("/etc/hosts" -> "/etc",
+// "hosts"); the root's parent is itself.
+std::pair<std::string, std::string> SplitParent(absl::string_view path) {
+  std::vector<std::string> parts = SplitPath(path);
+  if (parts.empty()) return {"/", "."};
+  std::string base = parts.back();
+  parts.pop_back();
+  return {JoinNodePath(parts), base};
+}
+
+// Paths are resolved by the kernel with openat2(RESOLVE_IN_ROOT): symlinks and ".." are
+// scoped to the root directory in one system call, the way a chroot would see them.
+// Where openat2 is missing (Linux < 5.6) the same walk is done in user space.
 class RootedEnv final : public Env {
  public:
   explicit RootedEnv(std::string root) : root_(std::move(root)) {
     while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+    if (root_ != "/") root_fd_ = open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
+  ~RootedEnv() override {
+    if (root_fd_ >= 0) close(root_fd_);
   }
 
   absl::StatusOr<std::string> ReadFile(absl::string_view path) override {
-    std::string host = HostPath(path);
-    FdCloser fd(open(host.c_str(), O_RDONLY | O_CLOEXEC));
+    FdCloser fd(OpenInRoot(path, O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
     std::string out;
     char buf[16384];
@@ -113,9 +133,12 @@ class RootedEnv final : public Env {
         return old.status();
       }
     }
-    std::string host = HostPath(path);
-    std::string tmp = host + TempSuffix();
-    FdCloser fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
+    auto [parent, base] = SplitParent(path);
+    FdCloser dir(OpenInRoot(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) return ErrnoStatus(errno, absl::StrCat("open directory of ", path));
+    std::string tmp = base + TempSuffix();
+    FdCloser fd(openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                       options.mode));
     if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("create temp file for ", path));
     absl::Status s = WriteAll(fd.get(), contents, absl::StrCat("write ", path));
     if (s.ok() && fchmod(fd.get(), options.mode) != 0) s = ErrnoStatus(errno, "chmod");
@@ -125,23 +148,26 @@ class RootedEnv final : public Env {
     }
     if (s.ok() && fsync(fd.get()) != 0) s = ErrnoStatus(errno, absl::StrCat("fsync ", path));
     if (s.ok() && close(fd.release()) != 0) s = ErrnoStatus(errno, absl::StrCat("close ", path));
-    if (s.ok() && rename(tmp.c_str(), host.c_str()) != 0) {
+    if (s.ok() && renameat(dir.get(), tmp.c_str(), dir.get(), base.c_str()) != 0) {
       s = ErrnoStatus(errno, absl::StrCat("rename into ", path));
     }
     if (!s.ok()) {
-      unlink(tmp.c_str());
+      unlinkat(dir.get(), tmp.c_str(), 0);
       return s;
     }
-    std::string dir = host.substr(0, host.find_last_of('/') + 1);
-    FdCloser dfd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dfd.get() >= 0) fsync(dfd.get());
+    fsync(dir.get());
     return backup;
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(absl::string_view path) override {
-    std::string host = HostPath(path);
-    DIR* dir = opendir(host.c_str());
-    if (dir == nullptr) return ErrnoStatus(errno, absl::StrCat("list ", path));
+    int fd = OpenInRoot(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, absl::StrCat("list ", path));
+    DIR* dir = fdopendir(fd);
+    if (dir == nullptr) {
+      absl::Status s = ErrnoStatus(errno, absl::StrCat("list ", path));
+      close(fd);
+      return s;
+    }
     std::vector<std::string> names;
     while (struct dirent* entry = readdir(dir)) {
       absl::string_view name = entry->d_name;
@@ -153,40 +179,56 @@ class RootedEnv final : public Env {
   }
 
   absl::StatusOr<std::string> ReadLink(absl::string_view path) override {
-    std::string host = HostPathNoFollow(path);
+    auto [parent, base] = SplitParent(path);
+    FdCloser dir(OpenInRoot(parent, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) return ErrnoStatus(errno, absl::StrCat("readlink ", path));
     char buf[4096];
-    ssize_t n = readlink(host.c_str(), buf, sizeof buf);
+    ssize_t n = readlinkat(dir.get(), base.c_str(), buf, sizeof buf);
     if (n < 0) return ErrnoStatus(errno, absl::StrCat("readlink ", path));
     return std::string(buf, static_cast<size_t>(n));
   }
 
   absl::StatusOr<std::string> RealPath(absl::string_view path) override {
-    return Resolve(path, /*follow_last=*/true);
+    if (root_fd_ < 0 && root_ != "/") return Resolve(path, /*follow_last=*/true);
+    FdCloser fd(OpenInRoot(path, O_PATH | O_CLOEXEC));
+    if (fd.get() < 0) return Resolve(path, /*follow_last=*/true);
+    char buf[4096];
+    std::string proc = absl::StrCat("/proc/self/fd/", fd.get());
+    ssize_t n = readlink(proc.c_str(), buf, sizeof buf);
+    if (n < 0) return Resolve(path, /*follow_last=*/true);
+    std::string host(buf, static_cast<size_t>(n));
+    if (root_ == "/") return host;
+    if (host == root_) return std::string("/");
+    if (!absl::StartsWith(host, root_ + "/")) return Resolve(path, /*follow_last=*/true);
+    return host.substr(root_.size());
   }
 
   absl::StatusOr<FileInfo> Stat(absl::string_view path) override {
+    FdCloser fd(OpenInRoot(path, O_PATH | O_CLOEXEC));
     struct stat st;
-    if (stat(HostPath(path).c_str(), &st) != 0) {
+    if (fd.get() < 0 || fstat(fd.get(), &st) != 0) {
       return ErrnoStatus(errno, absl::StrCat("stat ", path));
     }
     return FromStat(st);
   }
 
   absl::StatusOr<FileInfo> Lstat(absl::string_view path) override {
+    auto [parent, base] = SplitParent(path);
+    FdCloser dir(OpenInRoot(parent, O_PATH | O_DIRECTORY | O_CLOEXEC));
     struct stat st;
-    if (lstat(HostPathNoFollow(path).c_str(), &st) != 0) {
+    if (dir.get() < 0 || fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       return ErrnoStatus(errno, absl::StrCat("lstat ", path));
     }
     return FromStat(st);
   }
 
   absl::Status MakeDirs(absl::string_view path, mode_t mode) override {
-    std::vector<std::string> parts = SplitPath(path);
-    std::string node = "";
-    for (const std::string& part : parts) {
+    std::string node;
+    for (const std::string& part : SplitPath(path)) {
+      FdCloser dir(OpenInRoot(node.empty() ? "/" : node, O_PATH | O_DIRECTORY | O_CLOEXEC));
       node += "/" + part;
-      std::string host = HostPath(node);
-      if (mkdir(host.c_str(), mode) != 0 && errno != EEXIST) {
+      if (dir.get() < 0) return ErrnoStatus(errno, absl::StrCat("mkdir ", node));
+      if (mkdirat(dir.get(), part.c_str(), mode) != 0 && errno != EEXIST) {
         return ErrnoStatus(errno, absl::StrCat("mkdir ", node));
       }
     }
@@ -199,15 +241,21 @@ class RootedEnv final : public Env {
   }
 
   absl::Status RemoveFile(absl::string_view path) override {
-    if (unlink(HostPathNoFollow(path).c_str()) != 0 && errno != ENOENT) {
+    auto [parent, base] = SplitParent(path);
+    FdCloser dir(OpenInRoot(parent, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) {
+      if (errno == ENOENT) return absl::OkStatus();
+      return ErrnoStatus(errno, absl::StrCat("remove ", path));
+    }
+    if (unlinkat(dir.get(), base.c_str(), 0) != 0 && errno != ENOENT) {
       return ErrnoStatus(errno, absl::StrCat("remove ", path));
     }
     return absl::OkStatus();
   }
 
   std::string HostPath(absl::string_view path) const override {
-    // Resolution failures (a symlink loop) fall back to the lexical path; the system
-    // call on it then reports the problem.
+    // Resolution failures (a symlink loop) fall back to the lexical path; the program
+    // given it then reports the problem.
     absl::StatusOr<std::string> node = Resolve(path, /*follow_last=*/true);
     std::string node_path = node.ok() ? *node : JoinNodePath(SplitPath(path));
     return root_ == "/" ? node_path : root_ + (node_path == "/" ? "" : node_path);
@@ -216,10 +264,30 @@ class RootedEnv final : public Env {
   const std::string& root() const override { return root_; }
 
  private:
-  std::string HostPathNoFollow(absl::string_view path) const {
-    absl::StatusOr<std::string> node = Resolve(path, /*follow_last=*/false);
-    std::string node_path = node.ok() ? *node : JoinNodePath(SplitPath(path));
-    return root_ == "/" ? node_path : root_ + (node_path == "/" ? "" : node_path);
+  // open(2) of a node path, resolved inside the root. Returns the fd or -1 with errno.
+  int OpenInRoot(absl::string_view path, int flags, mode_t mode = 0) const {
+    if (root_ == "/") return open(JoinNodePath(SplitPath(path)).c_str(), flags, mode);
+    if (root_fd_ < 0) {
+      errno = ENOENT;
+      return -1;
+    }
+    std::string relative = absl::StrJoin(SplitPath(path), "/");
+    if (relative.empty()) relative = ".";
+    if (openat2_available_) {
+      struct open_how how = {};
+      how.flags = static_cast<uint64_t>(flags);
+      how.mode = (flags & O_CREAT) ? mode : 0;
+      how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+      long fd = syscall(SYS_openat2, root_fd_, relative.c_str(), &how, sizeof how);
+      if (fd >= 0 || errno != ENOSYS) return static_cast<int>(fd);
+      openat2_available_ = false;
+    }
+    absl::StatusOr<std::string> node = Resolve(path, /*follow_last=*/true);
+    if (!node.ok()) {
+      errno = ELOOP;
+      return -1;
+    }
+    return open((root_ + *node).c_str(), flags, mode);
   }
 
   std::string RawHost(const std::vector<std::string>& parts) const {
@@ -268,6 +336,8 @@ class RootedEnv final : public Env {
   }
 
   std::string root_;
+  int root_fd_ = -1;
+  mutable std::atomic<bool> openat2_available_{true};
 };
 
 }  // namespace

@@ -90,14 +90,21 @@ void ReadDeviceFacts(SysfsReader& sysfs, const std::string& dir, v1::Nic& nic) {
     return;
   }
   nic.set_kind(IsVirtualName(nic.name()) ? v1::NIC_KIND_VIRTUAL : v1::NIC_KIND_PHYSICAL);
+  nic.set_numa_node(-1);
   std::optional<std::string> real = sysfs.RealPath(device);
+  std::optional<std::string> driver = sysfs.RealPath(device + "/driver", /*optional=*/true);
+  if (driver) nic.set_driver(std::string(Basename(*driver)));
+  // virtio and other bus drivers put their own device (virtio0) between the netdev and
+  // its PCI function: look one level up.
+  if (real && !IsPciAddress(Basename(*real))) {
+    std::string parent = real->substr(0, real->find_last_of('/'));
+    if (IsPciAddress(Basename(parent))) real = parent;
+  }
   if (real && IsPciAddress(Basename(*real))) {
     nic.set_pci_address(std::string(Basename(*real)));
     *nic.mutable_pcie() = ReadPcieLink(sysfs, *real);
+    nic.set_numa_node(static_cast<int32_t>(sysfs.ReadInt(*real + "/numa_node", true).value_or(-1)));
   }
-  std::optional<std::string> driver = sysfs.RealPath(device + "/driver", /*optional=*/true);
-  if (driver) nic.set_driver(std::string(Basename(*driver)));
-  nic.set_numa_node(static_cast<int32_t>(sysfs.ReadInt(device + "/numa_node", true).value_or(-1)));
 }
 
 v1::Nic ProbeOne(SysfsReader& sysfs, const std::string& name) {
