@@ -31,6 +31,10 @@ absl::Status ErrnoStatus(int errno_value, absl::string_view what) {
     case EINVAL:
     case ENAMETOOLONG:
       return absl::InvalidArgumentError(message);
+    case EOPNOTSUPP:
+    case ENODEV:
+    case ENXIO:
+      return absl::UnimplementedError(message);
     case EAGAIN:
     case EINTR:
     case EBUSY:

@@ -22,9 +22,11 @@ std::optional<std::string> SysfsReader::Read(absl::string_view path, bool option
   absl::StatusOr<std::string> text = env_.ReadFile(path);
   if (!text.ok()) {
     bool missing = absl::IsNotFound(text.status());
-    // sysfs answers EINVAL for attributes that do not apply (an empty GID slot's type,
-    // the carrier of a down interface): the fact is absent, not broken.
-    bool not_applicable = absl::IsInvalidArgument(text.status());
+    // sysfs answers EINVAL or EOPNOTSUPP for attributes that do not apply (an empty GID
+    // slot's type, the carrier of a down interface, phys_port_name of a virtio NIC): the
+    // fact is absent, not broken.
+    bool not_applicable =
+        absl::IsInvalidArgument(text.status()) || absl::IsUnimplemented(text.status());
     if (!(optional && missing) && !not_applicable) Warn(path, text.status().message());
     return std::nullopt;
   }
