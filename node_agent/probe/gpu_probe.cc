@@ -66,6 +66,9 @@ struct Nvml {
   nvmlReturn_t (*cc)(nvmlDevice_t, int*, int*) = nullptr;
   nvmlReturn_t (*driver)(char*, unsigned int) = nullptr;
   nvmlReturn_t (*cuda)(int*) = nullptr;
+  // Optional: absent on drivers or GPUs without NVLink.
+  nvmlReturn_t (*nvlink_state)(nvmlDevice_t, unsigned int, int*) = nullptr;
+  nvmlReturn_t (*nvlink_remote)(nvmlDevice_t, unsigned int, NvmlPciInfo*) = nullptr;
 
   template <typename F>
   bool Load(F& fn, const char* symbol) {
@@ -74,14 +77,19 @@ struct Nvml {
   }
   bool Open() {
     handle = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-    return handle != nullptr && Load(init, "nvmlInit_v2") && Load(shutdown, "nvmlShutdown") &&
-           Load(count, "nvmlDeviceGetCount_v2") &&
-           Load(by_index, "nvmlDeviceGetHandleByIndex_v2") && Load(name, "nvmlDeviceGetName") &&
-           Load(uuid, "nvmlDeviceGetUUID") && Load(pci, "nvmlDeviceGetPciInfo_v3") &&
-           Load(memory, "nvmlDeviceGetMemoryInfo") &&
-           Load(cc, "nvmlDeviceGetCudaComputeCapability") &&
-           Load(driver, "nvmlSystemGetDriverVersion") &&
-           Load(cuda, "nvmlSystemGetCudaDriverVersion");
+    if (handle == nullptr) return false;
+    bool required = Load(init, "nvmlInit_v2") && Load(shutdown, "nvmlShutdown") &&
+                    Load(count, "nvmlDeviceGetCount_v2") &&
+                    Load(by_index, "nvmlDeviceGetHandleByIndex_v2") &&
+                    Load(name, "nvmlDeviceGetName") && Load(uuid, "nvmlDeviceGetUUID") &&
+                    Load(pci, "nvmlDeviceGetPciInfo_v3") &&
+                    Load(memory, "nvmlDeviceGetMemoryInfo") &&
+                    Load(cc, "nvmlDeviceGetCudaComputeCapability") &&
+                    Load(driver, "nvmlSystemGetDriverVersion") &&
+                    Load(cuda, "nvmlSystemGetCudaDriverVersion");
+    Load(nvlink_state, "nvmlDeviceGetNvLinkState");
+    Load(nvlink_remote, "nvmlDeviceGetNvLinkRemotePciInfo_v2");
+    return required;
   }
   ~Nvml() {
     if (handle != nullptr) dlclose(handle);
@@ -113,6 +121,18 @@ v1::Gpu NvmlGpu(Nvml& nvml, unsigned int index, nvmlDevice_t device) {
   int major = 0, minor = 0;
   if (nvml.cc(device, &major, &minor) == kNvmlSuccess) {
     gpu.set_compute_capability(absl::StrCat(major, ".", minor));
+  }
+  // NVML_NVLINK_MAX_LINKS is 18; a GPU without NVLink answers NOT_SUPPORTED at once.
+  for (unsigned int link = 0; nvml.nvlink_state != nullptr && link < 18; ++link) {
+    int active = 0;
+    if (nvml.nvlink_state(device, link, &active) != kNvmlSuccess) break;
+    v1::NvLink* out = gpu.add_nvlinks();
+    out->set_link(link);
+    out->set_active(active == 1);
+    NvmlPciInfo remote = {};
+    if (nvml.nvlink_remote != nullptr && nvml.nvlink_remote(device, link, &remote) == kNvmlSuccess) {
+      out->set_remote_pci_address(SysfsPciAddress(remote));
+    }
   }
   return gpu;
 }

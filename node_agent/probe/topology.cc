@@ -42,6 +42,32 @@ int SwitchesTraversed(const PciPlace& a, const PciPlace& b, size_t common) {
   return switches;
 }
 
+// Active NVLinks from `a` that end at `b`, or at an NVSwitch (a remote that is no GPU)
+// when both GPUs reach switches: then every pair of GPUs is connected, as nvidia-smi shows
+// NV18 on NVSwitch systems.
+uint32_t NvLinksBetween(const v1::Gpu& a, const v1::Gpu& b,
+                        const std::vector<v1::Gpu>& gpus) {
+  auto is_gpu = [&](const std::string& pci) {
+    for (const v1::Gpu& gpu : gpus) {
+      if (gpu.pci_address() == pci) return true;
+    }
+    return false;
+  };
+  uint32_t direct = 0, a_switched = 0, b_switched = 0;
+  for (const v1::NvLink& link : a.nvlinks()) {
+    if (!link.active()) continue;
+    if (link.remote_pci_address() == b.pci_address()) ++direct;
+    if (!link.remote_pci_address().empty() && !is_gpu(link.remote_pci_address())) ++a_switched;
+  }
+  for (const v1::NvLink& link : b.nvlinks()) {
+    if (link.active() && !link.remote_pci_address().empty() &&
+        !is_gpu(link.remote_pci_address())) {
+      ++b_switched;
+    }
+  }
+  return direct > 0 ? direct : std::min(a_switched, b_switched);
+}
+
 }  // namespace
 
 std::optional<PciPlace> ParsePciPlace(absl::string_view real_path) {
@@ -120,14 +146,21 @@ v1::TopologyMatrix BuildTopology(SysfsReader& sysfs, const std::vector<v1::Gpu>&
   }
   v1::TopologyMatrix matrix;
   for (const MatrixEntry& entry : entries) *matrix.add_devices() = entry.device;
-  for (const MatrixEntry& row : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
     v1::TopologyRow* out = matrix.add_rows();
-    for (const MatrixEntry& column : entries) {
+    for (size_t j = 0; j < entries.size(); ++j) {
       v1::TopologyCell* cell = out->add_cells();
-      if (&row == &column) {
+      uint32_t nvlinks = (i < gpus.size() && j < gpus.size() && i != j)
+                             ? NvLinksBetween(gpus[i], gpus[j], gpus)
+                             : 0;
+      if (i == j) {
         cell->set_level(v1::TOPOLOGY_LEVEL_X);
-      } else if (row.place && column.place) {
-        cell->set_level(PciDistance(*row.place, *column.place, numa_nodes <= 1));
+      } else if (nvlinks > 0) {
+        cell->set_level(v1::TOPOLOGY_LEVEL_NV);
+        cell->set_nvlinks(nvlinks);
+        matrix.set_from_nvml(true);
+      } else if (entries[i].place && entries[j].place) {
+        cell->set_level(PciDistance(*entries[i].place, *entries[j].place, numa_nodes <= 1));
       }
     }
   }
