@@ -3,10 +3,11 @@
 # again (also when something fails). Installs nothing: it needs built binaries, found like
 # local-cluster.sh finds them ($SPARKCTL / $SPARK_AGENT, else build/, else PATH).
 #
-#   demo.sh [--nodes N] [--dir DIR] [--netns|--loopback] [--fixture TREE]
+#   demo.sh [--nodes N] [--dir DIR] [--netns|--loopback] [--fixture TREE | --no-fixture]
 #
 # Network namespaces when run as root with iproute2, loopback otherwise (local-cluster.sh's
-# default); the options go to `local-cluster.sh up` as they are.
+# default). Each node's root is seeded with the DGX Spark sysfs tree from
+# tests/testdata/sysfs unless another --fixture or --no-fixture is given.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,12 +18,14 @@ readonly LOCAL_CLUSTER="$SCRIPT_DIR/local-cluster.sh"
 dir="${TMPDIR:-/tmp}/sparkfleet-demo"
 nodes=2
 up_args=()
+fixture="$REPO_ROOT/tests/testdata/sysfs/dgx-spark"
 while (($#)); do
   case $1 in
     --dir) dir=${2:?--dir needs a directory}; shift 2 ;;
     --nodes) nodes=${2:?--nodes needs a number}; shift 2 ;;
     --netns | --loopback) up_args+=("$1"); shift ;;
-    --fixture) up_args+=("$1" "${2:?--fixture needs a directory}"); shift 2 ;;
+    --fixture) fixture=${2:?--fixture needs a directory}; shift 2 ;;
+    --no-fixture) fixture=""; shift ;;
     -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown argument \"$1\" (see --help)" >&2; exit 1 ;;
   esac
@@ -76,8 +79,13 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 heading "Bringing up a $nodes-node local cluster"
+# Each node's root is seeded with the DGX Spark hardware tree, so probe and topo show what
+# they would on a Spark; the network between the nodes is real.
+[[ -z $fixture ]] || up_args+=(--fixture "$fixture")
 "$LOCAL_CLUSTER" up --nodes "$nodes" --dir "$dir" "${up_args[@]}"
 show "Who answers" status
 show "What each agent reports" info
 show "How to reach every agent" get endpoints
+show "What hardware each node has (from its root's sysfs tree)" probe
+show "GPU/NIC topology, as nvidia-smi topo -m prints it" --limit spark-001 topo
 exit "$status"
