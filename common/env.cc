@@ -42,6 +42,7 @@ FileInfo FromStat(const struct stat& st) {
   info.gid = st.st_gid;
   info.size_bytes = st.st_size;
   info.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  info.inode = st.st_ino;
   return info;
 }
 
@@ -120,6 +121,13 @@ class RootedEnv final : public Env {
 
   absl::StatusOr<std::string> WriteFileAtomic(absl::string_view path, absl::string_view contents,
                                               const WriteOptions& options) override {
+    // A symlinked config file (/etc/resolv.conf -> ../run/...) is updated where it points,
+    // inside the root, and stays a link.
+    absl::StatusOr<FileInfo> link = Lstat(path);
+    if (link.ok() && link->is_symlink) {
+      absl::StatusOr<std::string> target = RealPath(path);
+      if (target.ok() && *target != path) return WriteFileAtomic(*target, contents, options);
+    }
     std::string backup;
     if (options.backup) {
       absl::StatusOr<std::string> old = ReadFile(path);

@@ -31,6 +31,9 @@ struct FileInfo {
   gid_t gid = 0;
   int64_t size_bytes = 0;
   int64_t mtime_ns = 0;  // last modification, nanoseconds since the epoch
+  // st_ino: a file replaced by rename has a new one even when its size and mtime (which
+  // has only clock-tick resolution) are unchanged.
+  uint64_t inode = 0;
 };
 
 // How WriteFileAtomic replaces a file.

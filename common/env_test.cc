@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,19 +106,37 @@ TEST(RootedEnv, AbsoluteSymlinkToFileMissingFromRootIsNotFound) {
   EXPECT_FALSE(env->Exists("/etc/users"));
 }
 
-TEST(RootedEnv, WriteThroughAbsoluteSymlinkLandsInsideRoot) {
+TEST(RootedEnv, WriteThroughSymlinkNeverTouchesAFileOutsideRoot) {
   TempRoot root;
-  // Ubuntu's /etc/resolv.conf is a link to systemd-resolved's stub file.
-  root.Put("/run/systemd/resolve/stub-resolv.conf", "nameserver 127.0.0.53\n");
-  root.Link("/etc/resolv.conf", "/run/systemd/resolve/stub-resolv.conf");
+  TempRoot outside;
+  outside.Put("/victim", "host content\n");
+  const std::string victim = outside.path() + "/victim";
+  // One link names the host path absolutely, the other climbs out with "..".
+  root.Link("/etc/absolute.conf", victim);
+  root.Link("/etc/relative.conf", "../../../../../../../../.." + victim);
   std::unique_ptr<Env> env = NewRootedEnv(root.path());
-  WriteOptions options;
-  options.backup = false;
 
-  ASSERT_TRUE(env->WriteFileAtomic("/etc/resolv.conf", "nameserver 10.0.0.1\n", options).ok());
+  for (const char* path : {"/etc/absolute.conf", "/etc/relative.conf"}) {
+    (void)env->WriteFileAtomic(path, "written by sparkfleet\n", WriteOptions());
+    (void)env->RemoveFile(path);
+  }
 
-  EXPECT_EQ(*env->ReadFile("/run/systemd/resolve/stub-resolv.conf"), "nameserver 10.0.0.1\n");
-  EXPECT_TRUE(env->Lstat("/etc/resolv.conf")->is_symlink);
+  std::ifstream in(victim);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "host content\n");
+}
+
+TEST(RootedEnv, WriteThroughSymlinkUpdatesItsTargetAndKeepsTheLink) {
+  TempRoot root;
+  root.Put("/run/resolve/resolv.conf", "nameserver 1.1.1.1\n");
+  root.Link("/etc/resolv.conf", "../run/resolve/resolv.conf");
+  std::unique_ptr<Env> env = NewRootedEnv(root.path());
+  ASSERT_TRUE(env->WriteFileAtomic("/etc/resolv.conf", "nameserver 9.9.9.9\n", WriteOptions())
+                  .ok());
+  absl::StatusOr<FileInfo> link = env->Lstat("/etc/resolv.conf");
+  ASSERT_TRUE(link.ok());
+  EXPECT_TRUE(link->is_symlink);
+  EXPECT_EQ(*env->ReadFile("/run/resolve/resolv.conf"), "nameserver 9.9.9.9\n");
 }
 
 TEST(RootedEnv, DotDotCannotEscapeRoot) {

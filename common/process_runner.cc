@@ -55,10 +55,19 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   return out;
 }
 
+// How often a cancellation hook is polled.
+constexpr absl::Duration kCancelPoll = absl::Milliseconds(50);
+
+bool CancelRequested(const ProcessOptions& options) {
+  return options.cancelled && options.cancelled();
+}
+
 // Feeds stdin and drains stdout/stderr until both close or the deadline passes.
-// Closes all three descriptors before it returns. Returns false at the deadline.
+// Closes all three descriptors before it returns. Returns false at the deadline or when
+// the caller cancelled (then result.cancelled is set).
 bool Pump(int in_fd, int out_fd, int err_fd, absl::string_view input, absl::Time deadline,
-          size_t max_bytes, ProcessResult& result) {
+          const ProcessOptions& options, ProcessResult& result) {
+  const size_t max_bytes = options.max_output_bytes;
   struct pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
   std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
   auto close_slot = [&](int i) {
@@ -73,8 +82,14 @@ bool Pump(int in_fd, int out_fd, int err_fd, absl::string_view input, absl::Time
       in_time = false;
       break;
     }
+    if (options.cancelled) left = std::min(left, kCancelPoll);
     int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
     if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR) break;
+    if (CancelRequested(options)) {
+      result.cancelled = true;
+      in_time = false;
+      break;
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       char buf[8192];
@@ -87,27 +102,38 @@ bool Pump(int in_fd, int out_fd, int err_fd, absl::string_view input, absl::Time
       }
     }
     if (fds[2].fd >= 0 && fds[2].revents != 0) {
+      // The descriptor is non-blocking: a write never waits for the program to read, so
+      // its output keeps being drained and the deadline holds.
       ssize_t put = (fds[2].revents & POLLOUT) ? write(fds[2].fd, input.data(), input.size()) : -1;
+      bool again = put < 0 && (fds[2].revents & POLLOUT) && (errno == EAGAIN || errno == EINTR);
       if (put > 0) input.remove_prefix(static_cast<size_t>(put));
-      if (put <= 0 || input.empty()) close_slot(2);
+      if (!again && (put <= 0 || input.empty())) close_slot(2);
     }
   }
   for (int i = 0; i < 3; ++i) close_slot(i);
   return in_time;
 }
 
-// Reaps `pid`, killing its process group at the deadline. Returns the wait status.
-int ReapBefore(pid_t pid, absl::Time deadline, bool& timed_out) {
+// Reaps `pid`, killing its process group at the deadline or on cancellation. Returns
+// the wait status.
+int ReapBefore(pid_t pid, absl::Time deadline, const ProcessOptions& options,
+               ProcessResult& result) {
   int status = 0;
   absl::Duration nap = absl::Microseconds(200);
   while (true) {
     pid_t got = waitpid(pid, &status, WNOHANG);
     if (got == pid || (got < 0 && errno != EINTR)) return status;
-    if (absl::Now() >= deadline) break;
+    if (CancelRequested(options)) {
+      result.cancelled = true;
+      break;
+    }
+    if (absl::Now() >= deadline) {
+      result.timed_out = true;
+      break;
+    }
     absl::SleepFor(nap);
     nap = std::min(nap * 2, absl::Milliseconds(20));
   }
-  timed_out = true;
   kill(-pid, SIGKILL);
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -179,16 +205,16 @@ class PosixProcessRunner final : public ProcessRunner {
     }
     setpgid(pid, pid);
     close(in[0]), close(out[1]), close(err[1]);
+    fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
     signal(SIGPIPE, SIG_IGN);
     ProcessResult result;
     result.timeout = options.timeout;
-    bool in_time =
-        Pump(in[1], out[0], err[0], options.stdin_data, deadline, options.max_output_bytes, result);
+    bool in_time = Pump(in[1], out[0], err[0], options.stdin_data, deadline, options, result);
     if (!in_time) {
-      result.timed_out = true;
+      if (!result.cancelled) result.timed_out = true;
       kill(-pid, SIGKILL);
     }
-    int status = ReapBefore(pid, deadline, result.timed_out);
+    int status = ReapBefore(pid, deadline, options, result);
     // Whatever the program left in its group (daemons it forked) goes with it.
     kill(-pid, SIGKILL);
     if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
@@ -205,6 +231,7 @@ class PosixProcessRunner final : public ProcessRunner {
 
 std::string ProcessResult::Describe() const {
   if (timed_out) return absl::StrCat("timed out after ", absl::FormatDuration(timeout));
+  if (cancelled) return "cancelled";
   if (term_signal != 0) return absl::StrCat("killed by signal ", term_signal);
   return absl::StrCat("exit status ", exit_code);
 }

@@ -10,6 +10,7 @@
 #ifndef SPARKFLEET_COMMON_PROCESS_RUNNER_H_
 #define SPARKFLEET_COMMON_PROCESS_RUNNER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -27,18 +28,23 @@ struct ProcessOptions {
   std::vector<std::pair<std::string, std::string>> env;
   // Output past this many bytes per stream is dropped (the program keeps running).
   size_t max_output_bytes = 16 << 20;
+  // Polled about every 50 ms while the program runs; when it returns true the program's
+  // process group is killed and the result says `cancelled`. For long programs whose
+  // caller may go away (a cancelled RPC, an agent shutting down). Must be thread-safe.
+  std::function<bool()> cancelled;
 };
 
 struct ProcessResult {
   int exit_code = -1;      // the exit status when the program exited
   int term_signal = 0;     // the signal that ended it, 0 when it exited
   bool timed_out = false;  // killed by us at the timeout
+  bool cancelled = false;  // killed by us because options.cancelled() said so
   std::string stdout_text;
   std::string stderr_text;
   absl::Duration timeout;  // the limit it ran under
 
-  bool ok() const { return !timed_out && term_signal == 0 && exit_code == 0; }
-  // "exit status 3", "killed by signal 9", "timed out after 5s".
+  bool ok() const { return !timed_out && !cancelled && term_signal == 0 && exit_code == 0; }
+  // "exit status 3", "killed by signal 9", "timed out after 5s", "cancelled".
   std::string Describe() const;
 };
 

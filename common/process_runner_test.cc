@@ -124,6 +124,19 @@ TEST(PosixProcessRunner, LargeStdinLargerThanAPipeIsDeliveredWhole) {
   EXPECT_TRUE(result.stdout_text == options.stdin_data);
 }
 
+TEST(PosixProcessRunner, TimeoutHoldsWhenTheProgramNeverReadsItsStdin) {
+  std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
+  ProcessOptions options;
+  options.stdin_data = std::string(1 << 20, 'x');
+  options.timeout = absl::Milliseconds(200);
+  absl::Time start = absl::Now();
+
+  ProcessResult result = MustRun(*runner, {"sleep", "30"}, options);
+
+  EXPECT_TRUE(result.timed_out);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
 TEST(PosixProcessRunner, WithoutStdinDataTheProgramSeesEndOfFile) {
   std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
   ProcessOptions options;
@@ -150,6 +163,33 @@ TEST(PosixProcessRunner, TimeoutKillsTheProgram) {
   EXPECT_LT(took, absl::Seconds(5));
   EXPECT_GE(took, absl::Milliseconds(200));
   EXPECT_THAT(result.Describe(), StartsWith("timed out after"));
+}
+
+TEST(PosixProcessRunner, CancellationKillsTheProgramLongBeforeItsTimeout) {
+  std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
+  ProcessOptions options;
+  options.timeout = absl::Seconds(30);
+  absl::Time start = absl::Now();
+  options.cancelled = [start] { return absl::Now() - start > absl::Milliseconds(200); };
+
+  ProcessResult result = MustRun(*runner, {"sleep", "30"}, options);
+
+  EXPECT_TRUE(result.cancelled);
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_FALSE(result.ok());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(result.Describe(), "cancelled");
+}
+
+TEST(PosixProcessRunner, AnUnusedCancellationHookChangesNothing) {
+  std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
+  ProcessOptions options;
+  options.cancelled = [] { return false; };
+
+  ProcessResult result = MustRun(*runner, {"sh", "-c", "sleep 0.1; echo done"}, options);
+
+  EXPECT_TRUE(result.ok()) << result.Describe();
+  EXPECT_EQ(result.stdout_text, "done\n");
 }
 
 TEST(PosixProcessRunner, TimeoutKillsChildrenTheProgramStarted) {

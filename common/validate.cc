@@ -122,6 +122,23 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, uint16_t default_
   return out;
 }
 
+absl::Status ValidateInterfaceName(absl::string_view name) {
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CHexEscape(name), "\" is not a network interface name: ", why));
+  };
+  if (name.empty()) return invalid("it is empty");
+  if (name.size() > 15) return invalid("longer than 15 bytes (IFNAMSIZ)");
+  if (name == "." || name == "..") return invalid("\".\" and \"..\" are not allowed");
+  for (char c : name) {
+    if (c == '/' || c == ':' || absl::ascii_isspace(static_cast<unsigned char>(c)) ||
+        !absl::ascii_isprint(static_cast<unsigned char>(c))) {
+      return invalid("'/', ':', whitespace and control characters are not allowed");
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string FormatHostPort(absl::string_view host, uint16_t port) {
   if (host.find(':') != absl::string_view::npos) return absl::StrCat("[", host, "]:", port);
   return absl::StrCat(host, ":", port);

@@ -27,6 +27,10 @@ bool IsLoopbackAddress(absl::string_view address);  // 127.0.0.0/8, ::1
 // A POSIX user name as useradd accepts it: [a-z_][a-z0-9_-]*[$]?, at most 32 bytes.
 absl::Status ValidateUserName(absl::string_view name);
 
+// A Linux network interface name as the kernel accepts it (dev_valid_name): 1..15
+// bytes, not "." or "..", no '/', ':' or whitespace.
+absl::Status ValidateInterfaceName(absl::string_view name);
+
 // A TCP port 1..65535.
 absl::Status ValidatePort(int64_t port);
 

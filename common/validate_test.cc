@@ -180,6 +180,19 @@ TEST(FormatHostPort, BracketsIpv6Only) {
   EXPECT_EQ(FormatHostPort("fd7a:115c:a1e0::1", 50151), "[fd7a:115c:a1e0::1]:50151");
 }
 
+TEST(ValidateInterfaceName, AcceptsSparkAndLocalClusterInterfaces) {
+  for (const char* name : {"enp1s0f1np1", "enP2p1s0f1np1", "eth0", "tailscale0", "br-lan.100"}) {
+    EXPECT_TRUE(ValidateInterfaceName(name).ok()) << name;
+  }
+}
+
+TEST(ValidateInterfaceName, RejectsWhatTheKernelRejectsQuotingIt) {
+  for (const char* bad : {"", ".", "..", "a/b", "eth0:1", "eth 0", "sixteen-bytes-xx", "-\n"}) {
+    EXPECT_EQ(ValidateInterfaceName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_THAT(ValidateInterfaceName("a/b").message(), HasSubstr("\"a/b\""));
+}
+
 TEST(FormatHostPort, RoundTripsThroughParseHostPort) {
   for (const char* host : {"10.0.0.2", "spark-002", "fe80::1"}) {
     absl::StatusOr<HostPort> parsed = ParseHostPort(FormatHostPort(host, 50151));

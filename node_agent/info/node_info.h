@@ -4,7 +4,7 @@
 // hostname and kernel from /proc/sys/kernel, /etc/os-release, /proc/uptime, dpkg's
 // status file for package versions, and well-known program and library paths for
 // presence. No program is run, so a GetInfo costs a few file reads; dpkg's status file
-// is parsed again only when its size or modification time changes.
+// is parsed again only when its size, modification time or inode changes.
 //
 // Thread-safety: Read() may be called concurrently.
 #ifndef SPARKFLEET_NODE_AGENT_INFO_NODE_INFO_H_
@@ -40,6 +40,7 @@ class NodeInfoReader {
   absl::Mutex mu_;
   int64_t dpkg_size_ ABSL_GUARDED_BY(mu_) = -1;
   int64_t dpkg_mtime_ns_ ABSL_GUARDED_BY(mu_) = -1;
+  uint64_t dpkg_inode_ ABSL_GUARDED_BY(mu_) = 0;  // dpkg replaces the file by rename
   absl::flat_hash_map<std::string, std::string> dpkg_packages_ ABSL_GUARDED_BY(mu_);
 };
 
