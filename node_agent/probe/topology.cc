@@ -90,6 +90,10 @@ v1::TopologyLevel PciDistance(const PciPlace& a, const PciPlace& b, bool single_
     bool same_node = single_numa_node || (a.numa_node >= 0 && a.numa_node == b.numa_node);
     return same_node ? v1::TOPOLOGY_LEVEL_NODE : v1::TOPOLOGY_LEVEL_SYS;
   }
+  // Two functions of one device ("dddd:bb:dd.f") share its link, even on the root bus.
+  if (absl::string_view(a.function).substr(0, 10) == absl::string_view(b.function).substr(0, 10)) {
+    return v1::TOPOLOGY_LEVEL_PIX;
+  }
   size_t common = 0;
   while (common < a.bridges.size() && common < b.bridges.size() &&
          a.bridges[common] == b.bridges[common]) {
