@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/service_support.h"
 #include "common/roles.h"
 #include "coordinator/cluster_views.h"
 #include "coordinator/commands/status_command.h"
@@ -12,17 +13,8 @@ namespace {
 
 constexpr char kServicePrefix[] = "/sparkfleet.v1.Coordinator/";
 
-template <typename Event>
-class FinishedStream final : public grpc::ServerWriteReactor<Event> {
- public:
-  explicit FinishedStream(const absl::Status& status) { this->Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
-};
-
 absl::Status NotBuilt(absl::string_view method, absl::string_view capability) {
-  return absl::UnimplementedError(absl::StrCat(method, " is not implemented in sparkctl serve ",
-                                               SPARKFLEET_VERSION, ": ", capability,
-                                               " is not built yet"));
+  return sparkfleet::NotBuilt("sparkctl serve", method, capability);
 }
 
 std::vector<std::string> LimitOf(const google::protobuf::RepeatedPtrField<std::string>& limit) {
@@ -36,20 +28,8 @@ CoordinatorService::CoordinatorService(ClusterSession& session, bool insecure)
 
 absl::Status CoordinatorService::Admit(grpc::CallbackServerContext* context,
                                        absl::string_view method) {
-  std::string full_method = absl::StrCat(kServicePrefix, method);
-  Role role = Role::kAdmin;
-  std::string caller = "loopback (insecure)";
-  if (!insecure_) {
-    std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
-    role = auth ? RoleOfPeer(*auth) : Role::kNone;
-    caller = auth ? PeerIdentity(*auth) : "unauthenticated";
-  }
-  absl::Status allowed = CoordinatorPolicy().Authorize(role, full_method);
-  if (!allowed.ok()) {
-    LogWarning("refused ", full_method, " from ", caller, " (role ", RoleName(role), "): ",
-               allowed.message());
-  }
-  return allowed;
+  return AuthorizeCall(*context, CoordinatorPolicy(), absl::StrCat(kServicePrefix, method),
+                       insecure_);
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::Answer(
