@@ -12,9 +12,9 @@
 namespace sparkfleet {
 namespace {
 
-constexpr absl::string_view kKeys[] = {"listen",    "root",      "tls_cert",
-                                       "tls_key",   "tls_ca",    "insecure",
-                                       "node_name", "tool_path", "nccl_search_path"};
+constexpr absl::string_view kKeys[] = {"listen",           "root",       "tls_cert",  "tls_key",
+                                       "tls_ca",           "insecure",   "node_name", "tool_path",
+                                       "nccl_search_path", "nccl_worker"};
 
 // HOST:PORT as ParseHostPort reads it, except that port 0 ("any free port", which
 // tests use) is allowed too.
@@ -79,6 +79,7 @@ absl::Status ReadKey(const YamlField& field, absl::string_view key, absl::string
   if (key == "node_name") return ReadNodeName(field, &config->node_name);
   if (key == "tool_path") return ReadPathList(field, base_dir, &config->tool_path);
   if (key == "nccl_search_path") return ReadPathList(field, base_dir, &config->nccl_search_path);
+  if (key == "nccl_worker") return ReadPath(field, base_dir, &config->nccl_worker);
   return absl::InternalError(absl::StrCat("agent.yaml key \"", key, "\" has no reader"));
 }
 

@@ -10,7 +10,8 @@
 //   insecure: false            # plaintext; the server allows it on loopback only
 //   node_name: spark-001       # default: the machine's hostname
 //   tool_path: [/opt/shims]    # a directory or a list, searched first for programs
-//   nccl_search_path: []       # extra directories searched for libnccl.so.2
+//   nccl_search_path: []       # replaces the default search for libnccl.so.2/libcuda.so.1
+//   nccl_worker: /usr/bin/spark-nccl-worker  # default: next to spark-agent, else PATH
 //
 // Every key is optional; an empty file gives the defaults. Errors are INVALID_ARGUMENT
 // "FILE:LINE:COL: what is wrong" (1-based), like cluster.yaml's.
@@ -35,11 +36,12 @@ struct AgentConfig {
   std::string node_name;  // RFC 1123, or empty for the hostname
   std::vector<std::string> tool_path;
   std::vector<std::string> nccl_search_path;
+  std::string nccl_worker;  // path of spark-nccl-worker; empty: next to spark-agent
 };
 
 // Parses agent.yaml's text. Pure: `file_name` only prefixes messages. Relative paths
-// (tls_*, root, tool_path, nccl_search_path) are taken relative to `base_dir`, normally
-// the file's directory; with an empty `base_dir` they stay as written.
+// (tls_*, root, tool_path, nccl_search_path, nccl_worker) are taken relative to `base_dir`,
+// normally the file's directory; with an empty `base_dir` they stay as written.
 [[nodiscard]] absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view yaml_text,
                                                            absl::string_view file_name,
                                                            absl::string_view base_dir = "");

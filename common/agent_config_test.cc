@@ -43,6 +43,7 @@ insecure: true
 node_name: spark-001
 tool_path: shims
 nccl_search_path: [/opt/nccl/lib, lib]
+nccl_worker: bin/spark-nccl-worker
 )",
                                                         "agent.yaml", "/etc/sparkfleet");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -55,6 +56,7 @@ nccl_search_path: [/opt/nccl/lib, lib]
   EXPECT_EQ(config->node_name, "spark-001");
   EXPECT_THAT(config->tool_path, ElementsAre("/etc/sparkfleet/shims"));
   EXPECT_THAT(config->nccl_search_path, ElementsAre("/opt/nccl/lib", "/etc/sparkfleet/lib"));
+  EXPECT_EQ(config->nccl_worker, "/etc/sparkfleet/bin/spark-nccl-worker");
 }
 
 TEST(AgentConfigParse, PathsStayAsWrittenWithoutABaseDirectory) {

@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/validate.h"
 #include "common/yaml_document.h"
@@ -228,6 +230,48 @@ absl::Status ParseNodes(const YamlField& value, ParseContext&, ClusterConfig* co
   return absl::OkStatus();
 }
 
+// After `nodes`: per-node overrides must name a node.
+absl::Status ParseNccl(const YamlField& value, ParseContext&, ClusterConfig* config) {
+  std::vector<std::string> hostnames;
+  for (const ClusterNode& node : config->nodes) hostnames.push_back(node.hostname);
+  return ParseNcclSection(value, hostnames, &config->nccl);
+}
+
+// A positive number ("90", "0.5"); the message names the field and the value.
+absl::Status ReadPositiveNumber(const YamlField& field, std::optional<double>* out) {
+  if (field.is_null()) return absl::OkStatus();
+  std::string text;
+  if (absl::Status status = field.ReadString(&text); !status.ok()) return status;
+  double value = 0;
+  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value) || value <= 0) {
+    return field.Error(absl::StrCat("expected a positive number, got \"", text, "\""));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+absl::Status ParseValidation(const YamlField& value, ParseContext&, ClusterConfig* config) {
+  absl::StatusOr<YamlMap> validation = value.AsMap();
+  if (!validation.ok()) return validation.status();
+  constexpr absl::string_view kKeys[] = {"min_bandwidth_gbps", "max_latency_ms", "require_ssh"};
+  if (absl::Status status = validation->CheckKeys(kKeys); !status.ok()) return status;
+  ValidationThresholds& out = config->validation;
+  if (std::optional<YamlField> field = validation->Find("min_bandwidth_gbps")) {
+    if (absl::Status s = ReadPositiveNumber(*field, &out.min_bandwidth_gbps); !s.ok()) return s;
+  }
+  if (std::optional<YamlField> field = validation->Find("max_latency_ms")) {
+    if (absl::Status s = ReadPositiveNumber(*field, &out.max_latency_ms); !s.ok()) return s;
+  }
+  if (std::optional<YamlField> field = validation->Find("require_ssh")) {
+    if (!field->is_null()) {
+      bool require = false;
+      if (absl::Status s = field->ReadBool(&require); !s.ok()) return s;
+      out.require_ssh = require;
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Parsed in this order, not the file's: `user` and `agent` set defaults for `nodes`.
 // A new section (nccl, validation, link, nfs, tailscale, ssh) is one row and one function.
 constexpr Section kSections[] = {
@@ -240,6 +284,8 @@ constexpr Section kSections[] = {
     {"user", &ParseDefaultUser, false},
     {"agent", &ParseAgent, false},
     {"nodes", &ParseNodes, true},
+    {"nccl", &ParseNccl, false},
+    {"validation", &ParseValidation, false},
 };
 
 // Plaintext gRPC never leaves the machine: refuse it when any agent is elsewhere.

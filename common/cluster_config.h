@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/nccl_config.h"
 
 namespace sparkfleet {
 
@@ -39,6 +40,16 @@ struct ClusterNode {
   std::string ip;                     // IPv4 or IPv6 literal; ip:port unique in the cluster
   std::string user;                   // the node's cluster user (ssh, NFS, NCCL runs)
   uint16_t port = kDefaultAgentPort;  // spark-agent's port; defaults to agent.port
+};
+
+// validation: pass/fail limits of `sparkctl validate`. An unset limit is not checked
+// (then only unreachability fails).
+//   validation: {min_bandwidth_gbps: 90, max_latency_ms: 0.5, require_ssh: true}
+struct ValidationThresholds {
+  std::optional<double> min_bandwidth_gbps;  // bandwidth below this fails; > 0
+  std::optional<double> max_latency_ms;      // average RTT above this fails; > 0
+  // SSH failures fail even where the cluster key does not exist yet.
+  std::optional<bool> require_ssh;
 };
 
 struct ClusterConfig {
@@ -61,6 +72,11 @@ struct ClusterConfig {
   std::string tls_key;
 
   std::vector<ClusterNode> nodes;  // at least one after a successful parse
+
+  // nccl: (see common/nccl_config.h); defaults when the section is absent.
+  NcclConfig nccl;
+
+  ValidationThresholds validation;
 
   // The first node's hostname ("" when there are no nodes).
   std::string primary_node() const;

@@ -62,6 +62,31 @@ bool CancelRequested(const ProcessOptions& options) {
   return options.cancelled && options.cancelled();
 }
 
+// Splits a stream into lines for a ProcessOptions line callback.
+class LineSplitter {
+ public:
+  explicit LineSplitter(const std::function<void(absl::string_view)>& sink) : sink_(sink) {}
+  void Add(const char* data, size_t size) {
+    if (!sink_) return;
+    partial_.append(data, size);
+    size_t start = 0;
+    for (size_t end; (end = partial_.find('\n', start)) != std::string::npos; start = end + 1) {
+      sink_(absl::string_view(partial_).substr(start, end - start));
+    }
+    partial_.erase(0, start);
+    if (partial_.size() > kMaxLine) Flush();
+  }
+  void Flush() {
+    if (sink_ && !partial_.empty()) sink_(partial_);
+    partial_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxLine = 64 << 10;
+  const std::function<void(absl::string_view)>& sink_;
+  std::string partial_;
+};
+
 // Feeds stdin and drains stdout/stderr until both close or the deadline passes.
 // Closes all three descriptors before it returns. Returns false at the deadline or when
 // the caller cancelled (then result.cancelled is set).
@@ -70,7 +95,9 @@ bool Pump(int in_fd, int out_fd, int err_fd, absl::string_view input, absl::Time
   const size_t max_bytes = options.max_output_bytes;
   struct pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
   std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
+  LineSplitter lines[2] = {LineSplitter(options.stdout_line), LineSplitter(options.stderr_line)};
   auto close_slot = [&](int i) {
+    if (i < 2) lines[i].Flush();
     if (fds[i].fd >= 0) close(fds[i].fd);
     fds[i].fd = -1;
   };
@@ -97,6 +124,7 @@ bool Pump(int in_fd, int out_fd, int err_fd, absl::string_view input, absl::Time
       if (got > 0) {
         size_t room = max_bytes > sinks[i]->size() ? max_bytes - sinks[i]->size() : 0;
         sinks[i]->append(buf, std::min(room, static_cast<size_t>(got)));
+        lines[i].Add(buf, static_cast<size_t>(got));
       } else if (got == 0 || errno != EINTR) {
         close_slot(i);
       }

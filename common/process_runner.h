@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace sparkfleet {
@@ -32,6 +33,13 @@ struct ProcessOptions {
   // process group is killed and the result says `cancelled`. For long programs whose
   // caller may go away (a cancelled RPC, an agent shutting down). Must be thread-safe.
   std::function<bool()> cancelled;
+  // Called with each line of the program's stdout / stderr (without its '\n') as soon as
+  // it arrives, from the thread that called Run; a last line without '\n' comes when the
+  // stream closes, and a line longer than 64 KiB comes in pieces. For long programs whose
+  // progress is streamed (spark-nccl-worker). The text is still kept in stdout_text /
+  // stderr_text up to max_output_bytes.
+  std::function<void(absl::string_view line)> stdout_line;
+  std::function<void(absl::string_view line)> stderr_line;
 };
 
 struct ProcessResult {

@@ -181,6 +181,29 @@ TEST(PosixProcessRunner, CancellationKillsTheProgramLongBeforeItsTimeout) {
   EXPECT_EQ(result.Describe(), "cancelled");
 }
 
+TEST(PosixProcessRunner, LinesAreDeliveredWhileTheProgramStillRuns) {
+  std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
+  ProcessOptions options;
+  std::vector<std::string> out_lines, err_lines;
+  absl::Time first_line;
+  options.stdout_line = [&](absl::string_view line) {
+    if (out_lines.empty()) first_line = absl::Now();
+    out_lines.emplace_back(line);
+  };
+  options.stderr_line = [&](absl::string_view line) { err_lines.emplace_back(line); };
+  absl::Time start = absl::Now();
+
+  ProcessResult result = MustRun(
+      *runner, {"sh", "-c", "echo UNIQUE_ID ab; echo oops >&2; sleep 0.5; printf 'ROW 8\nlast'"},
+      options);
+
+  EXPECT_TRUE(result.ok()) << result.Describe();
+  EXPECT_THAT(out_lines, ::testing::ElementsAre("UNIQUE_ID ab", "ROW 8", "last"));
+  EXPECT_THAT(err_lines, ::testing::ElementsAre("oops"));
+  EXPECT_LT(first_line - start, absl::Milliseconds(400));  // before the program ended
+  EXPECT_EQ(result.stdout_text, "UNIQUE_ID ab\nROW 8\nlast");
+}
+
 TEST(PosixProcessRunner, AnUnusedCancellationHookChangesNothing) {
   std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
   ProcessOptions options;

@@ -3,10 +3,13 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/server_stream.h"
 #include "common/service_support.h"
 #include "common/roles.h"
 #include "coordinator/cluster_views.h"
 #include "coordinator/commands/status_command.h"
+#include "coordinator/nccl/nccl_test_run.h"
+#include "coordinator/validate/validation_run.h"
 
 namespace sparkfleet {
 namespace {
@@ -107,10 +110,37 @@ grpc::ServerUnaryReactor* CoordinatorService::Status(grpc::CallbackServerContext
 }
 
 grpc::ServerWriteReactor<v1::ValidateEvent>* CoordinatorService::Validate(
-    grpc::CallbackServerContext* context, const v1::ValidateRequest*) {
+    grpc::CallbackServerContext* context, const v1::ValidateRequest* request) {
   absl::Status status = Admit(context, "Validate");
-  if (status.ok()) status = NotBuilt("Validate", "network validation between nodes");
-  return new FinishedStream<v1::ValidateEvent>(status);
+  if (status.ok()) status = CheckValidateRequest(*request);
+  absl::StatusOr<std::vector<ClusterNode>> nodes =
+      status.ok() ? SelectNodes(session_.config, LimitOf(request->limit()))
+                  : absl::StatusOr<std::vector<ClusterNode>>(status);
+  if (!nodes.ok()) return new FinishedStream<v1::ValidateEvent>(nodes.status());
+  ValidationSetup setup;
+  setup.nodes = *std::move(nodes);
+  setup.request = *request;
+  setup.thresholds = MergeThresholds(session_.config.validation, request->thresholds(),
+                                     ClusterSshKeyExists(session_.config));
+  setup.timeout = request->timeout_ms() > 0 ? absl::Milliseconds(request->timeout_ms())
+                                            : session_.fanout.timeout;
+  setup.parallel = session_.fanout.parallel;
+  setup.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  return ThreadedServerStream<v1::ValidateEvent>::Start(
+      [this, setup = std::move(setup)](const auto& emit, const auto& cancelled) -> absl::Status {
+        ValidationSetup run = setup;
+        run.cancelled = cancelled;
+        ValidationReport report =
+            RunValidation(*session_.channels, run, [&emit](const v1::CheckResult& check) {
+              v1::ValidateEvent event;
+              *event.mutable_check() = check;
+              emit(std::move(event));
+            });
+        v1::ValidateEvent last;
+        *last.mutable_summary() = report.summary;
+        emit(std::move(last));
+        return absl::OkStatus();  // failed checks are results, not an RPC error
+      });
 }
 
 grpc::ServerWriteReactor<v1::DeployEvent>* CoordinatorService::Deploy(
@@ -121,10 +151,22 @@ grpc::ServerWriteReactor<v1::DeployEvent>* CoordinatorService::Deploy(
 }
 
 grpc::ServerWriteReactor<v1::NcclTestEvent>* CoordinatorService::RunNcclTest(
-    grpc::CallbackServerContext* context, const v1::RunNcclTestRequest*) {
+    grpc::CallbackServerContext* context, const v1::RunNcclTestRequest* request) {
   absl::Status status = Admit(context, "RunNcclTest");
-  if (status.ok()) status = NotBuilt("RunNcclTest", "the NCCL collective test");
-  return new FinishedStream<v1::NcclTestEvent>(status);
+  if (status.ok()) status = ValidateRunNcclTestRequest(*request);
+  absl::StatusOr<std::vector<ClusterNode>> nodes =
+      status.ok() ? SelectNodes(session_.config, LimitOf(request->limit()))
+                  : absl::StatusOr<std::vector<ClusterNode>>(status);
+  if (!nodes.ok()) return new FinishedStream<v1::NcclTestEvent>(nodes.status());
+  absl::Duration timeout = request->timeout_ms() > 0 ? absl::Milliseconds(request->timeout_ms())
+                                                     : session_.fanout.timeout;
+  return ThreadedServerStream<v1::NcclTestEvent>::Start(
+      [this, request = *request, nodes = *std::move(nodes), timeout](
+          const auto& emit, const auto& cancelled) -> absl::Status {
+        absl::StatusOr<v1::NcclTestResult> result =
+            sparkfleet::RunNcclTest(*session_.channels, nodes, timeout, request, emit, cancelled);
+        return result.status();  // a failed test is a result event, not an RPC error
+      });
 }
 
 }  // namespace sparkfleet

@@ -4,10 +4,13 @@
 #include "common/process_setup.h"
 #include "coordinator/commands/command.h"
 #include "coordinator/commands/get_command.h"
+#include "coordinator/commands/nccl_command.h"
+#include "coordinator/commands/nccl_test_command.h"
 #include "coordinator/commands/pki_command.h"
 #include "coordinator/commands/probe_command.h"
 #include "coordinator/commands/serve_command.h"
 #include "coordinator/commands/status_command.h"
+#include "coordinator/commands/validate_command.h"
 
 int main(int argc, char** argv) {
   sparkfleet::SetUpProcess();
@@ -30,6 +33,9 @@ int main(int argc, char** argv) {
   sparkfleet::RegisterServeCommand(app, context);
   sparkfleet::RegisterPkiCommand(app, context);
   sparkfleet::RegisterProbeCommands(app, context);
+  sparkfleet::RegisterValidateCommand(app, context);
+  sparkfleet::RegisterNcclCommands(app, context);
+  sparkfleet::RegisterNcclTestCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libssl-dev libsystemd-dev libiperf-dev iperf3
-  iproute2 iputils-ping openssh-server openssh-client procps
+  iproute2 iputils-ping openssh-server openssh-client procps jq
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -70,8 +70,11 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
   server->runner_ = NewPosixProcessRunner(options.tool_path);
   server->node_name_ =
       options.node_name.empty() ? DefaultNodeName(*server->env_) : options.node_name;
-  server->service_ = std::make_unique<NodeAgentService>(NodeAgentService::Options{
-      *server->env_, *server->runner_, server->node_name_, options.insecure});
+  NodeAgentService::Options service{*server->env_, *server->runner_, server->node_name_,
+                                    options.insecure};
+  service.nccl_worker = options.nccl_worker;
+  service.nccl_search_path = options.nccl_search_path;
+  server->service_ = std::make_unique<NodeAgentService>(std::move(service));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -27,6 +27,9 @@ struct AgentServerOptions {
   std::string root = "/";                // the Env root
   std::string node_name;                 // defaults to the node's hostname
   std::vector<std::string> tool_path;    // searched first for every program run
+  std::string nccl_worker;               // spark-nccl-worker; empty: next to spark-agent
+  // Replaces the default search for libnccl.so.2 and libcuda.so.1 when not empty.
+  std::vector<std::string> nccl_search_path;
   int max_concurrent_calls = 256;        // past this, RESOURCE_EXHAUSTED
 };
 

@@ -24,6 +24,8 @@ struct Flags {
   std::string port_file;
   std::optional<std::string> listen, root, tls_cert, tls_key, tls_ca, node_name;
   std::vector<std::string> tool_path;
+  std::optional<std::string> nccl_worker;
+  std::vector<std::string> nccl_search_path;
   bool insecure = false;
   bool verbose = false;
 };
@@ -43,6 +45,9 @@ absl::StatusOr<AgentServerOptions> Resolve(const Flags& flags) {
   options.tls.ca = flags.tls_ca.value_or(file.tls_ca);
   options.node_name = flags.node_name.value_or(file.node_name);
   options.tool_path = flags.tool_path.empty() ? file.tool_path : flags.tool_path;
+  options.nccl_worker = flags.nccl_worker.value_or(file.nccl_worker);
+  options.nccl_search_path =
+      flags.nccl_search_path.empty() ? file.nccl_search_path : flags.nccl_search_path;
   options.insecure = flags.insecure || file.insecure;
   if (options.root.empty() || options.root.front() != '/') {
     return absl::InvalidArgumentError(
@@ -77,6 +82,12 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", flags.insecure, "serve without TLS; loopback addresses only");
   app.add_option("--node-name", flags.node_name, "this node's name (default: hostname)");
   app.add_option("--tool-path", flags.tool_path, "directory searched first for programs")
+      ->delimiter(':');
+  app.add_option("--nccl-worker", flags.nccl_worker,
+                 "spark-nccl-worker to run (default: next to spark-agent, else on PATH)");
+  app.add_option("--nccl-search-path", flags.nccl_search_path,
+                 "directories searched for libnccl.so.2 and libcuda.so.1 instead of the "
+                 "default (\"ld.so\" = the dynamic loader)")
       ->delimiter(':');
   app.add_option("--port-file", flags.port_file,
                  "write the port actually bound here once serving (useful with port 0)");

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "node_agent/info/os_release.h"
@@ -64,8 +65,25 @@ std::string NvidiaDriverVersion(absl::string_view proc_version) {
 
 }  // namespace
 
-NodeInfoReader::NodeInfoReader(Env& env, std::string node_name)
-    : env_(env), node_name_(std::move(node_name)) {}
+NodeInfoReader::NodeInfoReader(Env& env, std::string node_name, NcclLocator* nccl)
+    : env_(env), node_name_(std::move(node_name)), nccl_(nccl) {}
+
+void NodeInfoReader::AddNccl(v1::InstalledComponent& component) {
+  NcclRuntime runtime = nccl_->Find();
+  if (!runtime.nccl.has_value()) {
+    if (!component.present()) {
+      component.set_detail(
+          absl::StrCat("libnccl.so.2 not found (searched: ", runtime.searched, ")"));
+    }
+    return;
+  }
+  component.set_present(true);
+  component.set_path(runtime.nccl->path);
+  if (component.version().empty()) component.set_version(runtime.nccl_version);
+  if (component.detail().empty()) {
+    component.set_detail(absl::StrCat("libnccl.so.2 found by ", runtime.nccl->found_by));
+  }
+}
 
 absl::flat_hash_map<std::string, std::string> NodeInfoReader::InstalledPackages() {
   absl::StatusOr<FileInfo> stat = env_.Stat(kDpkgStatus);
@@ -95,6 +113,10 @@ void NodeInfoReader::AddComponents(v1::NodeInfo& info) {
       component->set_version(it->second);
       component->set_detail(absl::StrCat("dpkg package ", package));
       break;
+    }
+    if (nccl_ != nullptr && absl::string_view(spec.name) == "nccl") {
+      AddNccl(*component);
+      continue;
     }
     for (const char* path : spec.paths) {
       if (!env_.Exists(path)) continue;

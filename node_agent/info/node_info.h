@@ -4,7 +4,8 @@
 // hostname and kernel from /proc/sys/kernel, /etc/os-release, /proc/uptime, dpkg's
 // status file for package versions, and well-known program and library paths for
 // presence. No program is run, so a GetInfo costs a few file reads; dpkg's status file
-// is parsed again only when its size, modification time or inode changes.
+// is parsed again only when its size, modification time or inode changes, and the NCCL
+// locator keeps its answers for a few seconds.
 //
 // Thread-safety: Read() may be called concurrently.
 #ifndef SPARKFLEET_NODE_AGENT_INFO_NODE_INFO_H_
@@ -17,14 +18,17 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/env.h"
+#include "node_agent/nccl/nccl_locator.h"
 #include "sparkfleet/v1/types.pb.h"
 
 namespace sparkfleet {
 
 class NodeInfoReader {
  public:
-  // `env` must outlive the reader. `node_name` is the agent's configured name.
-  NodeInfoReader(Env& env, std::string node_name);
+  // `env` (and `nccl`, when given) must outlive the reader. `node_name` is the agent's
+  // configured name. With `nccl`, NCCL is reported where the locator finds it (the
+  // search the workers use), with its version; without, from well-known paths.
+  NodeInfoReader(Env& env, std::string node_name, NcclLocator* nccl = nullptr);
   NodeInfoReader(const NodeInfoReader&) = delete;
   NodeInfoReader& operator=(const NodeInfoReader&) = delete;
 
@@ -34,9 +38,11 @@ class NodeInfoReader {
  private:
   absl::flat_hash_map<std::string, std::string> InstalledPackages();
   void AddComponents(v1::NodeInfo& info);
+  void AddNccl(v1::InstalledComponent& component);
 
   Env& env_;
   const std::string node_name_;
+  NcclLocator* const nccl_;
   absl::Mutex mu_;
   int64_t dpkg_size_ ABSL_GUARDED_BY(mu_) = -1;
   int64_t dpkg_mtime_ns_ ABSL_GUARDED_BY(mu_) = -1;

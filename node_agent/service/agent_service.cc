@@ -1,10 +1,22 @@
 #include "node_agent/service/agent_service.h"
 
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/server_stream.h"
+#include "common/service_support.h"
+#include "absl/time/clock.h"
+#include "node_agent/nccl/collective_run.h"
+#include "node_agent/ops/nccl_conf.h"
+#include "node_agent/ops/nccl_conf_reader.h"
+#include "node_agent/ops/nccl_install.h"
+#include "node_agent/netcheck/ping.h"
 #include "node_agent/probe/probe.h"
 
 namespace sparkfleet {
@@ -12,19 +24,8 @@ namespace {
 
 constexpr char kServicePrefix[] = "/sparkfleet.v1.NodeAgent/";
 
-// A server stream that ends at once with `status` (a refusal or UNIMPLEMENTED).
-template <typename Event>
-class FinishedStream final : public grpc::ServerWriteReactor<Event> {
- public:
-  explicit FinishedStream(const absl::Status& status) { this->Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
-};
-
-// What is not built yet answers UNIMPLEMENTED saying so, never a fake result.
 absl::Status NotBuilt(absl::string_view method, absl::string_view capability) {
-  return absl::UnimplementedError(absl::StrCat(
-      method, " is not implemented in spark-agent ", SPARKFLEET_VERSION, ": ", capability,
-      " is not built yet"));
+  return sparkfleet::NotBuilt("spark-agent", method, capability);
 }
 
 // Releases an admission slot when the call's work is done.
@@ -48,24 +49,15 @@ NodeAgentService::NodeAgentService(Options options)
       insecure_(options.insecure),
       max_concurrent_calls_(options.max_concurrent_calls),
       policy_(NodeAgentPolicy()),
-      info_(options.env, node_name_) {}
+      nccl_locator_(options.env, NcclSearchOptions::FromEnvironment(options.nccl_search_path)),
+      nccl_worker_(FindNcclWorker(options.nccl_worker, options.runner)),
+      info_(options.env, node_name_, &nccl_locator_),
+      ssh_(options.env, options.runner, CurrentUserName()),
+      bandwidth_servers_(options.runner) {}
 
 absl::Status NodeAgentService::Admit(grpc::CallbackServerContext* context,
                                      absl::string_view method) {
-  std::string full_method = absl::StrCat(kServicePrefix, method);
-  Role role = Role::kAdmin;
-  std::string caller = "loopback (insecure)";
-  if (!insecure_) {
-    std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
-    role = auth ? RoleOfPeer(*auth) : Role::kNone;
-    caller = auth ? PeerIdentity(*auth) : "unauthenticated";
-  }
-  absl::Status allowed = policy_.Authorize(role, full_method);
-  if (!allowed.ok()) {
-    LogWarning("refused ", full_method, " from ", caller, " (role ", RoleName(role),
-               ", peer ", context->peer(), "): ", allowed.message());
-  }
-  return allowed;
+  return AuthorizeCall(*context, policy_, absl::StrCat(kServicePrefix, method), insecure_);
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::Answer(
@@ -122,36 +114,65 @@ grpc::ServerUnaryReactor* NodeAgentService::GetTailscaleStatus(
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ReadNcclConf(grpc::CallbackServerContext* context,
-                                                         const v1::ReadNcclConfRequest*,
-                                                         v1::ReadNcclConfReply*) {
-  return Answer(context, "ReadNcclConf",
-                [] { return NotBuilt("ReadNcclConf", "the nccl.conf reader and linter"); });
+                                                         const v1::ReadNcclConfRequest* request,
+                                                         v1::ReadNcclConfReply* reply) {
+  return Answer(context, "ReadNcclConf", [&] {
+    if (absl::Status valid = ValidateReadNcclConfRequest(*request); !valid.ok()) return valid;
+    absl::StatusOr<v1::ReadNcclConfReply> read =
+        sparkfleet::ReadNcclConf(env_, *request, CurrentNcclProcessFacts());
+    if (!read.ok()) return read.status();
+    *reply = *std::move(read);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::Ping(grpc::CallbackServerContext* context,
-                                                 const v1::PingRequest*, v1::PingReply*) {
-  return Answer(context, "Ping", [] { return NotBuilt("Ping", "ICMP latency measurement"); });
+                                                 const v1::PingRequest* request,
+                                                 v1::PingReply* reply) {
+  return Answer(context, "Ping", [&] {
+    absl::StatusOr<PingOptions> options = PingOptionsFromRequest(*request);
+    if (!options.ok()) return options.status();
+    std::vector<std::string> targets(request->targets().begin(), request->targets().end());
+    *reply = PingTargets(runner_, targets, *options, [context] { return context->IsCancelled(); });
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::CheckSsh(grpc::CallbackServerContext* context,
-                                                     const v1::CheckSshRequest*,
-                                                     v1::CheckSshReply*) {
-  return Answer(context, "CheckSsh",
-                [] { return NotBuilt("CheckSsh", "the node-to-node SSH reachability check"); });
+                                                     const v1::CheckSshRequest* request,
+                                                     v1::CheckSshReply* reply) {
+  return Answer(context, "CheckSsh", [&] {
+    if (absl::Status s = ValidateCheckSshRequest(*request); !s.ok()) return s;
+    *reply = ssh_.Check(*request, [context] { return context->IsCancelled(); });
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::BandwidthServe(grpc::CallbackServerContext* context,
-                                                           const v1::BandwidthServeRequest*,
-                                                           v1::BandwidthServeReply*) {
-  return Answer(context, "BandwidthServe",
-                [] { return NotBuilt("BandwidthServe", "the iperf3 bandwidth server"); });
+                                                           const v1::BandwidthServeRequest* request,
+                                                           v1::BandwidthServeReply* reply) {
+  return Answer(context, "BandwidthServe", [&] {
+    absl::StatusOr<BandwidthServeOptions> options = BandwidthServeOptionsFromRequest(*request);
+    if (!options.ok()) return options.status();
+    absl::StatusOr<v1::BandwidthServer> server = bandwidth_servers_.Start(*options);
+    if (!server.ok()) return server.status();
+    *reply->add_servers() = *std::move(server);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::BandwidthTest(grpc::CallbackServerContext* context,
-                                                          const v1::BandwidthTestRequest*,
-                                                          v1::BandwidthResult*) {
-  return Answer(context, "BandwidthTest",
-                [] { return NotBuilt("BandwidthTest", "the iperf3 bandwidth client"); });
+                                                          const v1::BandwidthTestRequest* request,
+                                                          v1::BandwidthResult* reply) {
+  return Answer(context, "BandwidthTest", [&] {
+    absl::StatusOr<BandwidthTestOptions> options = BandwidthTestOptionsFromRequest(*request);
+    if (!options.ok()) return options.status();
+    absl::StatusOr<v1::BandwidthResult> result =
+        RunBandwidthTest(runner_, *options, [context] { return context->IsCancelled(); });
+    if (!result.ok()) return result.status();
+    *reply = *std::move(result);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureSsh(grpc::CallbackServerContext* context,
@@ -206,24 +227,61 @@ grpc::ServerUnaryReactor* NodeAgentService::TailscaleUp(grpc::CallbackServerCont
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::WriteNcclConf(grpc::CallbackServerContext* context,
-                                                          const v1::WriteNcclConfRequest*,
-                                                          v1::WriteNcclConfReply*) {
-  return Answer(context, "WriteNcclConf",
-                [] { return NotBuilt("WriteNcclConf", "nccl.conf rendering from the probe"); });
+                                                          const v1::WriteNcclConfRequest* request,
+                                                          v1::WriteNcclConfReply* reply) {
+  return Answer(context, "WriteNcclConf", [&] {
+    if (absl::Status valid = ValidateWriteNcclConfRequest(*request); !valid.ok()) return valid;
+    absl::MutexLock lock(&mutating_mu_);
+    v1::ProbeRequest probe_request;
+    probe_request.set_skip_nvml(true);  // nccl.conf needs the NICs and RDMA ports only
+    v1::ProbeReply probe = ProbeHardware(env_, probe_request);
+    absl::StatusOr<v1::WriteNcclConfReply> written = sparkfleet::WriteNcclConf(
+        env_, *request, probe, {node_name_, SPARKFLEET_VERSION, absl::Now()});
+    if (!written.ok()) return written.status();
+    *reply = *std::move(written);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerWriteReactor<v1::InstallNcclEvent>* NodeAgentService::InstallNccl(
-    grpc::CallbackServerContext* context, const v1::InstallNcclRequest*) {
+    grpc::CallbackServerContext* context, const v1::InstallNcclRequest* request) {
   absl::Status status = Admit(context, "InstallNccl");
-  if (status.ok()) status = NotBuilt("InstallNccl", "NCCL installation");
-  return new FinishedStream<v1::InstallNcclEvent>(status);
+  if (status.ok()) status = ValidateInstallNcclRequest(*request);
+  if (!status.ok()) return new FinishedStream<v1::InstallNcclEvent>(status);
+  return ThreadedServerStream<v1::InstallNcclEvent>::Start(
+      [this, request = *request](const auto& emit, const auto& cancelled) {
+        absl::MutexLock lock(&mutating_mu_);
+        v1::ProbeReply probe = ProbeHardware(env_, v1::ProbeRequest());
+        struct utsname uts;
+        NcclInstallNode node{env_,
+                             runner_,
+                             nccl_locator_,
+                             node_name_,
+                             uname(&uts) == 0 ? uts.machine : "",
+                             probe.gpus_size() > 0 ? probe.gpus(0).compute_capability() : "",
+                             static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
+        return sparkfleet::InstallNccl(node, request, emit, cancelled);
+      });
 }
 
 grpc::ServerWriteReactor<v1::CollectiveEvent>* NodeAgentService::RunCollective(
-    grpc::CallbackServerContext* context, const v1::RunCollectiveRequest*) {
+    grpc::CallbackServerContext* context, const v1::RunCollectiveRequest* request) {
   absl::Status status = Admit(context, "RunCollective");
-  if (status.ok()) status = NotBuilt("RunCollective", "the NCCL collective worker");
-  return new FinishedStream<v1::CollectiveEvent>(status);
+  if (!status.ok()) return new FinishedStream<v1::CollectiveEvent>(status);
+  return ThreadedServerStream<v1::CollectiveEvent>::Start(
+      [this, request = *request](const auto& emit, const auto& cancelled) -> absl::Status {
+        const bool exclusive = !request.dry_run();  // the GPUs hold one run at a time
+        if (exclusive && collective_running_.exchange(true)) {
+          return absl::UnavailableError(absl::StrCat("an NCCL collective is already running on ",
+                                                     node_name_, "; retry when it ends"));
+        }
+        v1::ProbeReply probe = ProbeHardware(env_, v1::ProbeRequest());
+        absl::Status run =
+            RunCollectiveOnNode({env_, runner_, nccl_locator_, node_name_, nccl_worker_}, request,
+                                probe, emit, cancelled);
+        if (exclusive) collective_running_ = false;
+        return run;
+      });
 }
 
 }  // namespace sparkfleet

@@ -8,12 +8,17 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "common/env.h"
 #include "common/process_runner.h"
 #include "common/roles.h"
 #include "node_agent/info/node_info.h"
+#include "node_agent/nccl/nccl_locator.h"
+#include "node_agent/netcheck/bandwidth.h"
+#include "node_agent/netcheck/ssh_check.h"
 #include "sparkfleet/v1/agent.grpc.pb.h"
 
 namespace sparkfleet {
@@ -27,6 +32,10 @@ class NodeAgentService final : public v1::NodeAgent::CallbackService {
     // Plaintext on loopback: there is no certificate, every caller is admin.
     bool insecure = false;
     int max_concurrent_calls = 256;
+    // spark-nccl-worker for RunCollective; empty: next to spark-agent, else on PATH.
+    std::string nccl_worker = "";
+    // Replaces the default search for libnccl.so.2 / libcuda.so.1 (nccl_locator.h).
+    std::vector<std::string> nccl_search_path = {};
   };
 
   explicit NodeAgentService(Options options);
@@ -104,7 +113,18 @@ class NodeAgentService final : public v1::NodeAgent::CallbackService {
   const int max_concurrent_calls_;
   const MethodPolicy policy_;
   std::atomic<int> calls_in_flight_{0};
+  // Serializes the mutating RPCs on this node: every one of them (WriteNcclConf,
+  // ConfigureHosts, ...) holds it for its whole operation, dry runs included, so two
+  // callers never interleave edits of the same files.
+  absl::Mutex mutating_mu_;
+  NcclLocator nccl_locator_;  // before info_, which reads it
+  const std::string nccl_worker_;
+  // One collective at a time occupies the GPUs; a second (not a dry run) is refused.
+  std::atomic<bool> collective_running_{false};
   NodeInfoReader info_;
+  SshChecker ssh_;
+  // One-shot iperf3 servers started by BandwidthServe; stopped (killed) with the service.
+  BandwidthServers bandwidth_servers_;
 };
 
 }  // namespace sparkfleet

@@ -90,12 +90,24 @@ std::string ClusterHarness::ReadFile(const std::string& path) {
 }
 
 absl::StatusOr<AgentProcess*> ClusterHarness::StartAgent(
-    const std::string& name, const std::vector<std::string>& extra_flags) {
+    const std::string& name, const std::vector<std::string>& extra_flags,
+    const std::string& root_seed) {
   auto agent = std::make_unique<AgentProcess>();
   agent->name = name;
   std::string node_dir = absl::StrCat(dir(), "/", name);
   agent->root = node_dir + "/root";
   agent->log_path = node_dir + "/agent.log";
+  if (!root_seed.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(node_dir, error);
+    std::filesystem::copy(
+        root_seed, agent->root,
+        std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks,
+        error);
+    if (error) {
+      return absl::InternalError(absl::StrCat("copy ", root_seed, ": ", error.message()));
+    }
+  }
   std::filesystem::create_directories(agent->root + "/etc");
   std::ofstream(agent->root + "/etc/hostname") << name << "\n";
   if (absl::Status s = IssueNodeCertificate(pki(), name, {"127.0.0.1"}); !s.ok()) return s;

@@ -65,9 +65,12 @@ class ClusterHarness {
   ClusterHarness();
 
   // Starts spark-agent `name` on 127.0.0.1 (port chosen by the agent) and waits for its
-  // port file. Extra flags are appended.
+  // port file. Extra flags are appended. When `root_seed` is set, the agent's --root
+  // starts as a copy of that tree (symlinks kept, like `cp -a`), e.g. a hardware fixture
+  // from tests/testdata/sysfs/, so the agent may write into it.
   absl::StatusOr<AgentProcess*> StartAgent(const std::string& name,
-                                           const std::vector<std::string>& extra_flags = {});
+                                           const std::vector<std::string>& extra_flags = {},
+                                           const std::string& root_seed = "");
 
   // Writes cluster.yaml for `agents` plus `extra_nodes_yaml` (raw YAML list entries)
   // using the client certificate `client` ("admin" or "reader"); returns its path.

@@ -101,5 +101,42 @@ TEST_F(CoordinatorServe, EndpointsAndConnectionInfoHonourLimit) {
   EXPECT_THAT(status.error_message(), HasSubstr("spark-404"));
 }
 
+TEST_F(CoordinatorServe, ReaderValidatesAndGetsEachCheckThenTheSummary) {
+  auto stub = Stub("reader");
+  grpc::ClientContext context;
+  Deadline(context);
+  v1::ValidateRequest request;
+  request.add_tests(v1::VALIDATE_TEST_GPU);
+  request.add_tests(v1::VALIDATE_TEST_PING);  // one node: no pair to ping
+  auto reader = stub->Validate(&context, request);
+  std::vector<v1::ValidateEvent> events;
+  for (v1::ValidateEvent event; reader->Read(&event);) events.push_back(event);
+  grpc::Status status = reader->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(events.size(), 2u);
+  ASSERT_TRUE(events[0].has_check());
+  EXPECT_EQ(events[0].check().test(), v1::VALIDATE_TEST_GPU);
+  EXPECT_EQ(events[0].check().source(), "spark-001");
+  EXPECT_EQ(events[0].check().verdict(), v1::CHECK_VERDICT_SKIPPED);
+  EXPECT_THAT(events[0].check().reason(), HasSubstr("no NVIDIA GPU on spark-001"));
+  ASSERT_TRUE(events[1].has_summary());
+  EXPECT_EQ(events[1].summary().skipped(), 1u);
+  EXPECT_TRUE(events[1].summary().ok());
+}
+
+TEST_F(CoordinatorServe, ValidateRefusesABadRequestNamingTheField) {
+  auto stub = Stub("reader");
+  grpc::ClientContext context;
+  Deadline(context);
+  v1::ValidateRequest request;
+  request.set_interface("eth0/../x");
+  auto reader = stub->Validate(&context, request);
+  v1::ValidateEvent event;
+  EXPECT_FALSE(reader->Read(&event));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("ValidateRequest.interface"));
+}
+
 }  // namespace
 }  // namespace sparkfleet::testing

@@ -1,0 +1,370 @@
+#include "node_agent/netcheck/bandwidth.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/validate.h"
+#include "node_agent/netcheck/json_reader.h"
+
+namespace sparkfleet {
+namespace {
+
+constexpr uint32_t kDefaultDurationS = 5;
+constexpr uint32_t kMaxStreams = 128;
+constexpr absl::Duration kMaxAcceptTimeout = absl::Seconds(600);
+// Time for iperf3 to connect, exchange parameters and results around the test itself.
+constexpr absl::Duration kIperf3Slack = absl::Seconds(20);
+constexpr absl::Duration kListenWait = absl::Seconds(5);
+constexpr int kPortTries = 3;
+
+absl::Status Invalid(absl::string_view message, absl::string_view field, absl::string_view detail) {
+  return absl::InvalidArgumentError(absl::StrCat(message, ".", field, ": ", detail));
+}
+
+absl::Status CheckAddress(absl::string_view message, absl::string_view field,
+                          const std::string& address) {
+  if (ValidateIpAddress(address).ok()) return absl::OkStatus();
+  return Invalid(message, field,
+                 absl::StrCat("\"", absl::CHexEscape(address), "\" is not an IP address"));
+}
+
+absl::Status RdmaNotBuilt(absl::string_view method) {
+  return absl::UnimplementedError(
+      absl::StrCat(method, " with ib_write_bw (RDMA) is not implemented in spark-agent ",
+                   SPARKFLEET_VERSION, "; only iperf3 (TCP) bandwidth is measured"));
+}
+
+// A socket address for `address`:`port`; false when `address` is not an IP literal.
+bool MakeSockaddr(const std::string& address, uint16_t port, sockaddr_storage& out,
+                  socklen_t& length) {
+  std::memset(&out, 0, sizeof out);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    length = sizeof(sockaddr_in);
+    return true;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
+  if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    length = sizeof(sockaddr_in6);
+    return true;
+  }
+  return false;
+}
+
+// A port nobody uses on `address` now (the kernel's pick for port 0).
+absl::StatusOr<uint16_t> PickFreePort(const std::string& address) {
+  sockaddr_storage storage;
+  socklen_t length = 0;
+  if (!MakeSockaddr(address, 0, storage, length)) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", address, "\" is not an IP address"));
+  }
+  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  absl::StatusOr<uint16_t> port = absl::InternalError("unset");
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    int error = errno;
+    port = error == EADDRNOTAVAIL
+               ? absl::InvalidArgumentError(absl::StrCat(
+                     "BandwidthServeRequest.bind_address: ", address,
+                     " is not an address of this node (bind: ", std::strerror(error), ")"))
+               : absl::InternalError(absl::StrCat("bind ", address, ": ", std::strerror(error)));
+  } else if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    port = absl::InternalError(absl::StrCat("getsockname: ", std::strerror(errno)));
+  } else {
+    port =
+        ntohs(storage.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&storage)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
+  }
+  close(fd);
+  return port;
+}
+
+// iperf3's own reason from its JSON "error", else its last stderr line, else how it ended.
+std::string Iperf3Error(const ProcessResult& result) {
+  absl::StatusOr<JsonValue> json = JsonValue::Parse(result.stdout_text);
+  if (json.ok()) {
+    if (std::optional<std::string> error = json->StringAt({"error"})) return *error;
+  }
+  absl::string_view err = absl::StripTrailingAsciiWhitespace(result.stderr_text);
+  size_t newline = err.rfind('\n');
+  if (!err.empty()) return std::string(newline == err.npos ? err : err.substr(newline + 1));
+  return result.Describe();
+}
+
+}  // namespace
+
+absl::StatusOr<BandwidthTestOptions> BandwidthTestOptionsFromRequest(
+    const v1::BandwidthTestRequest& request) {
+  constexpr absl::string_view kMessage = "BandwidthTestRequest";
+  if (request.tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) return RdmaNotBuilt("BandwidthTest");
+  if (request.servers_size() != 1) {
+    return Invalid(kMessage, "servers",
+                   absl::StrCat("iperf3 takes exactly one server, got ", request.servers_size()));
+  }
+  const v1::BandwidthServer& server = request.servers(0);
+  if (absl::Status s = CheckAddress(kMessage, "servers[0].address", server.address()); !s.ok()) {
+    return s;
+  }
+  if (server.port() == 0 || server.port() > 65535) {
+    return Invalid(kMessage, "servers[0].port", absl::StrCat(server.port(), " is not in 1..65535"));
+  }
+  BandwidthTestOptions options;
+  options.server_address = server.address();
+  options.server_port = static_cast<uint16_t>(server.port());
+  if (!request.bind_address().empty()) {
+    if (absl::Status s = CheckAddress(kMessage, "bind_address", request.bind_address()); !s.ok()) {
+      return s;
+    }
+    options.bind_address = request.bind_address();
+  }
+  if (request.duration_s() > kMaxBandwidthDurationS) {
+    return Invalid(kMessage, "duration_s",
+                   absl::StrCat(request.duration_s(), " is over ", kMaxBandwidthDurationS));
+  }
+  options.duration_s = request.duration_s() == 0 ? kDefaultDurationS : request.duration_s();
+  if (request.parallel_streams() > kMaxStreams) {
+    return Invalid(kMessage, "parallel_streams",
+                   absl::StrCat(request.parallel_streams(), " is over ", kMaxStreams));
+  }
+  options.parallel_streams = request.parallel_streams() == 0 ? 1 : request.parallel_streams();
+  options.reverse = request.reverse();
+  return options;
+}
+
+std::vector<std::string> Iperf3ClientArgv(const BandwidthTestOptions& options) {
+  std::vector<std::string> argv = {"iperf3",
+                                   "-c",
+                                   options.server_address,
+                                   "-p",
+                                   absl::StrCat(options.server_port),
+                                   "-t",
+                                   absl::StrCat(options.duration_s),
+                                   "-P",
+                                   absl::StrCat(options.parallel_streams),
+                                   "--connect-timeout",
+                                   "5000",
+                                   "--json"};
+  if (options.reverse) argv.push_back("-R");
+  if (!options.bind_address.empty()) argv.insert(argv.end(), {"-B", options.bind_address});
+  return argv;
+}
+
+absl::StatusOr<v1::BandwidthResult> ParseIperf3ClientJson(absl::string_view json,
+                                                          const BandwidthTestOptions& options) {
+  absl::StatusOr<JsonValue> doc = JsonValue::Parse(json);
+  if (!doc.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("iperf3 did not print its JSON report: ", doc.status().message()));
+  }
+  std::string server = FormatHostPort(options.server_address, options.server_port);
+  if (std::optional<std::string> error = doc->StringAt({"error"})) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("iperf3 client to ", server, " failed: ", *error));
+  }
+  std::optional<double> sent = doc->NumberAt({"end", "sum_sent", "bits_per_second"});
+  std::optional<double> received = doc->NumberAt({"end", "sum_received", "bits_per_second"});
+  if (!sent.has_value() || !received.has_value()) {
+    return absl::InvalidArgumentError(
+        "iperf3's JSON report has no end.sum_sent / end.sum_received bits_per_second");
+  }
+  v1::BandwidthResult result;
+  result.set_tool(v1::BANDWIDTH_TOOL_IPERF3);
+  result.set_sent_bps(*sent);
+  result.set_received_bps(*received);
+  std::optional<double> retransmits = doc->NumberAt({"end", "sum_sent", "retransmits"});
+  result.set_retransmits(retransmits.has_value() ? static_cast<int64_t>(*retransmits) : -1);
+  result.set_duration_s(doc->NumberAt({"end", "sum_received", "seconds"})
+                            .value_or(doc->NumberAt({"end", "sum_sent", "seconds"}).value_or(0)));
+  std::optional<double> streams = doc->NumberAt({"start", "test_start", "num_streams"});
+  result.set_parallel_streams(streams.has_value() ? static_cast<uint32_t>(*streams)
+                                                  : options.parallel_streams);
+  std::optional<double> reverse = doc->NumberAt({"start", "test_start", "reverse"});
+  result.set_reverse(reverse.has_value() ? *reverse != 0 : options.reverse);
+  v1::BandwidthLane* lane = result.add_lanes();
+  lane->set_server(server);
+  lane->set_bandwidth_bps(*received);
+  return result;
+}
+
+absl::StatusOr<v1::BandwidthResult> RunBandwidthTest(ProcessRunner& runner,
+                                                     const BandwidthTestOptions& options,
+                                                     const std::function<bool()>& cancelled) {
+  ProcessOptions process;
+  process.timeout = absl::Seconds(options.duration_s) + kIperf3Slack;
+  process.cancelled = cancelled;
+  process.env = {{"LC_ALL", "C"}};
+  absl::StatusOr<ProcessResult> ran = runner.Run(Iperf3ClientArgv(options), process);
+  if (!ran.ok()) return ran.status();
+  std::string server = FormatHostPort(options.server_address, options.server_port);
+  if (ran->cancelled) {
+    return absl::AbortedError(absl::StrCat("iperf3 client to ", server, " cancelled"));
+  }
+  if (ran->timed_out) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("iperf3 client to ", server, " ", ran->Describe()));
+  }
+  absl::StatusOr<v1::BandwidthResult> result = ParseIperf3ClientJson(ran->stdout_text, options);
+  if (!result.ok() && result.status().code() == absl::StatusCode::kInvalidArgument) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("iperf3 client to ", server, " ", ran->Describe(), ": ", Iperf3Error(*ran)));
+  }
+  return result;
+}
+
+absl::StatusOr<BandwidthServeOptions> BandwidthServeOptionsFromRequest(
+    const v1::BandwidthServeRequest& request) {
+  constexpr absl::string_view kMessage = "BandwidthServeRequest";
+  if (request.tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) return RdmaNotBuilt("BandwidthServe");
+  if (absl::Status s = CheckAddress(kMessage, "bind_address", request.bind_address()); !s.ok()) {
+    return s;
+  }
+  BandwidthServeOptions options;
+  options.bind_address = request.bind_address();
+  if (request.accept_timeout_ms() != 0) {
+    options.accept_timeout = absl::Milliseconds(request.accept_timeout_ms());
+  }
+  if (options.accept_timeout > kMaxAcceptTimeout) {
+    return Invalid(kMessage, "accept_timeout_ms",
+                   absl::StrCat(request.accept_timeout_ms(), " is over 600000"));
+  }
+  return options;
+}
+
+std::vector<std::string> Iperf3ServerArgv(const std::string& address, uint16_t port,
+                                          absl::Duration accept_timeout) {
+  // iperf3 counts its idle timeout in whole seconds.
+  int64_t idle_s =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(accept_timeout))));
+  return {"iperf3", "-s",    "-1", "--idle-timeout",   absl::StrCat(idle_s),
+          "-B",     address, "-p", absl::StrCat(port), "--json"};
+}
+
+bool TcpPortListening(const std::string& address, uint16_t port) {
+  sockaddr_storage storage;
+  socklen_t length = 0;
+  if (!MakeSockaddr(address, port, storage, length)) return false;
+  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bool listening =
+      bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 && errno == EADDRINUSE;
+  close(fd);
+  return listening;
+}
+
+BandwidthServers::BandwidthServers(ProcessRunner& runner) : runner_(runner) {}
+
+BandwidthServers::~BandwidthServers() { Stop(); }
+
+absl::StatusOr<v1::BandwidthServer> BandwidthServers::Start(const BandwidthServeOptions& options) {
+  JoinFinished();
+  absl::Status last = absl::InternalError("no port tried");
+  for (int attempt = 0; attempt < kPortTries; ++attempt) {
+    if (stopping_) return absl::UnavailableError("spark-agent is shutting down");
+    absl::StatusOr<uint16_t> port = PickFreePort(options.bind_address);
+    if (!port.ok()) return port.status();
+    bool port_taken = false;
+    absl::StatusOr<v1::BandwidthServer> server = StartOnce(options, *port, port_taken);
+    // Someone else took the port between our pick and iperf3's bind: pick again.
+    if (server.ok() || !port_taken) return server;
+    last = server.status();
+  }
+  return last;
+}
+
+absl::StatusOr<v1::BandwidthServer> BandwidthServers::StartOnce(
+    const BandwidthServeOptions& options, uint16_t port, bool& port_taken) {
+  auto owned = std::make_unique<Server>();
+  Server* server = owned.get();
+  std::vector<std::string> argv =
+      Iperf3ServerArgv(options.bind_address, port, options.accept_timeout);
+  ProcessOptions process;
+  // Past iperf3's own idle timeout: a client that came may run the longest test.
+  process.timeout =
+      options.accept_timeout + absl::Seconds(kMaxBandwidthDurationS) + 2 * kIperf3Slack;
+  process.cancelled = [this] { return stopping_.load(); };
+  process.env = {{"LC_ALL", "C"}};
+  process.max_output_bytes = 1 << 20;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("spark-agent is shutting down");
+    server->thread = std::thread([this, server, argv, process] {
+      server->result = runner_.Run(argv, process);
+      server->finished.store(true, std::memory_order_release);
+    });
+    servers_.push_back(std::move(owned));
+  }
+  std::string where = FormatHostPort(options.bind_address, port);
+  absl::Time deadline = absl::Now() + kListenWait;
+  while (!TcpPortListening(options.bind_address, port)) {
+    if (server->finished.load(std::memory_order_acquire)) {
+      if (!server->result.ok()) return server->result.status();
+      std::string why = Iperf3Error(*server->result);
+      port_taken = absl::StrContains(why, "in use");
+      return absl::FailedPreconditionError(
+          absl::StrCat("iperf3 server on ", where, " exited before listening: ", why));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("iperf3 server on ", where, " not listening after ",
+                       absl::FormatDuration(kListenWait), "; it is killed at its deadline"));
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  v1::BandwidthServer reply;
+  reply.set_address(options.bind_address);
+  reply.set_port(port);
+  return reply;
+}
+
+void BandwidthServers::JoinFinished() {
+  std::list<std::unique_ptr<Server>> done;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = servers_.begin(); it != servers_.end();) {
+      if ((*it)->finished.load(std::memory_order_acquire)) {
+        done.push_back(std::move(*it));
+        it = servers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const std::unique_ptr<Server>& server : done) server->thread.join();
+}
+
+void BandwidthServers::Stop() {
+  std::list<std::unique_ptr<Server>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    all.swap(servers_);
+  }
+  for (const std::unique_ptr<Server>& server : all) server->thread.join();
+}
+
+int BandwidthServers::running() {
+  absl::MutexLock lock(&mu_);
+  int count = 0;
+  for (const std::unique_ptr<Server>& server : servers_) {
+    count += !server->finished.load(std::memory_order_acquire);
+  }
+  return count;
+}
+
+}  // namespace sparkfleet
