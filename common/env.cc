@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -145,8 +145,8 @@ class RootedEnv final : public Env {
     FdCloser dir(OpenInRoot(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() < 0) return ErrnoStatus(errno, absl::StrCat("open directory of ", path));
     std::string tmp = base + TempSuffix();
-    FdCloser fd(openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                       options.mode));
+    FdCloser fd(
+        openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
     if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("create temp file for ", path));
     absl::Status s = WriteAll(fd.get(), contents, absl::StrCat("write ", path));
     if (s.ok() && fchmod(fd.get(), options.mode) != 0) s = ErrnoStatus(errno, "chmod");

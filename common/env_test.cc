@@ -131,8 +131,8 @@ TEST(RootedEnv, WriteThroughSymlinkUpdatesItsTargetAndKeepsTheLink) {
   root.Put("/run/resolve/resolv.conf", "nameserver 1.1.1.1\n");
   root.Link("/etc/resolv.conf", "../run/resolve/resolv.conf");
   std::unique_ptr<Env> env = NewRootedEnv(root.path());
-  ASSERT_TRUE(env->WriteFileAtomic("/etc/resolv.conf", "nameserver 9.9.9.9\n", WriteOptions())
-                  .ok());
+  ASSERT_TRUE(
+      env->WriteFileAtomic("/etc/resolv.conf", "nameserver 9.9.9.9\n", WriteOptions()).ok());
   absl::StatusOr<FileInfo> link = env->Lstat("/etc/resolv.conf");
   ASSERT_TRUE(link.ok());
   EXPECT_TRUE(link->is_symlink);

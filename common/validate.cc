@@ -109,8 +109,8 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, uint16_t default_
     int value = 0;
     int lowest = allow_port_zero ? 0 : 1;
     if (!absl::SimpleAtoi(port, &value) || value < lowest || value > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("\"", text, "\": port \"", port,
-                                                     "\" is not in ", lowest, "..65535"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", text, "\": port \"", port, "\" is not in ", lowest, "..65535"));
     }
     out.port = static_cast<uint16_t>(value);
   }

@@ -9,7 +9,7 @@
 namespace sparkfleet {
 
 absl::StatusOr<std::vector<ClusterNode>> SelectNodes(const ClusterConfig& config,
-                                                    const std::vector<std::string>& limit) {
+                                                     const std::vector<std::string>& limit) {
   if (limit.empty()) return config.nodes;
   absl::flat_hash_set<std::string> wanted;
   for (const std::string& entry : limit) {
@@ -27,8 +27,8 @@ absl::StatusOr<std::vector<ClusterNode>> SelectNodes(const ClusterConfig& config
     std::vector<std::string> unknown(wanted.begin(), wanted.end());
     std::sort(unknown.begin(), unknown.end());
     return absl::InvalidArgumentError(absl::StrCat(
-        "--limit names ", absl::StrJoin(unknown, ", "),
-        ", which is not a node of cluster ", config.cluster_name, " (nodes: ", absl::StrJoin(known, ", "), ")"));
+        "--limit names ", absl::StrJoin(unknown, ", "), ", which is not a node of cluster ",
+        config.cluster_name, " (nodes: ", absl::StrJoin(known, ", "), ")"));
   }
   return selected;
 }
@@ -59,8 +59,7 @@ absl::StatusOr<ClusterSession> OpenCluster(const GlobalOptions& globals) {
           ": agent.tls {ca, cert, key} is required to reach the agents over mTLS (make them "
           "with `sparkctl pki init` and `sparkctl pki issue --client NAME --role admin`)"));
     }
-    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made =
-        MakeClientCredentials(files);
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made = MakeClientCredentials(files);
     if (!made.ok()) return made.status();
     credentials = *made;
   }

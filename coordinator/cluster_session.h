@@ -29,7 +29,7 @@ absl::StatusOr<ClusterSession> OpenCluster(const GlobalOptions& globals);
 // The nodes of `config` named in `limit` (each entry may hold comma-separated names),
 // in cluster.yaml order; every node when `limit` is empty.
 absl::StatusOr<std::vector<ClusterNode>> SelectNodes(const ClusterConfig& config,
-                                                    const std::vector<std::string>& limit);
+                                                     const std::vector<std::string>& limit);
 
 // Prints the error of a command that could not start and returns kExitUsageError.
 int UsageError(CommandContext& context, const absl::Status& status);

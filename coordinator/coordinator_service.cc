@@ -3,9 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
+#include "common/roles.h"
 #include "common/server_stream.h"
 #include "common/service_support.h"
-#include "common/roles.h"
 #include "coordinator/cluster_views.h"
 #include "coordinator/commands/status_command.h"
 #include "coordinator/nccl/nccl_test_run.h"
@@ -45,9 +45,9 @@ grpc::ServerUnaryReactor* CoordinatorService::Answer(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* CoordinatorService::GetClusterConfig(
-    grpc::CallbackServerContext* context, const v1::GetClusterConfigRequest*,
-    v1::ClusterConfig* reply) {
+grpc::ServerUnaryReactor* CoordinatorService::GetClusterConfig(grpc::CallbackServerContext* context,
+                                                               const v1::GetClusterConfigRequest*,
+                                                               v1::ClusterConfig* reply) {
   return Answer(context, "GetClusterConfig", [&] {
     *reply = ClusterConfigView(session_.config);
     return absl::OkStatus();

@@ -41,8 +41,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
 
  private:
   absl::Status Admit(grpc::CallbackServerContext* context, absl::string_view method);
-  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
-                                   absl::string_view method,
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::string_view method,
                                    const std::function<absl::Status()>& operation);
 
   ClusterSession& session_;

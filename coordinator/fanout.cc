@@ -41,7 +41,8 @@ InFlight::InFlight(int limit, int total, std::string progress_label)
 void InFlight::Acquire() {
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
-      +[](InFlight* self) ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->in_flight_ < self->limit_; },
+      +[](InFlight* self)
+           ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->in_flight_ < self->limit_; },
       this));
   ++in_flight_;
 }

@@ -15,12 +15,12 @@
 #ifndef SPARKFLEET_COORDINATOR_FANOUT_H_
 #define SPARKFLEET_COORDINATOR_FANOUT_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"

@@ -16,11 +16,21 @@ std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
@@ -46,9 +56,9 @@ std::string MessageJson(const google::protobuf::Message& message, bool pretty) {
 
 std::string NodeEntryJson(const std::string& node, const absl::Status& status,
                           absl::Duration duration, const google::protobuf::Message* result) {
-  std::string entry = absl::StrCat("{\"node\":", JsonQuote(node),
-                                   ",\"ok\":", status.ok() ? "true" : "false",
-                                   ",\"duration_ms\":", absl::ToInt64Milliseconds(duration));
+  std::string entry =
+      absl::StrCat("{\"node\":", JsonQuote(node), ",\"ok\":", status.ok() ? "true" : "false",
+                   ",\"duration_ms\":", absl::ToInt64Milliseconds(duration));
   if (!status.ok()) {
     absl::StrAppend(&entry, ",\"error\":{\"code\":", JsonQuote(StatusCodeName(status.code())),
                     ",\"message\":", JsonQuote(status.message()), "}");

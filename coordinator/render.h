@@ -9,13 +9,13 @@
 #ifndef SPARKFLEET_COORDINATOR_RENDER_H_
 #define SPARKFLEET_COORDINATOR_RENDER_H_
 
-#include <string>
-#include "absl/strings/string_view.h"
-#include <vector>
-
 #include <google/protobuf/message.h>
 
+#include <string>
+#include <vector>
+
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "coordinator/commands/command.h"
 #include "coordinator/fanout.h"

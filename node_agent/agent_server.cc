@@ -1,11 +1,10 @@
 #include "node_agent/agent_server.h"
 
-#include <unistd.h>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -33,20 +32,18 @@ std::string DefaultNodeName(Env& env) {
 absl::Status ValidateListenAddress(const std::string& listen, bool insecure) {
   absl::StatusOr<HostPort> address = ParseHostPort(listen, 50151, /*allow_port_zero=*/true);
   if (!address.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--listen ", address.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("--listen ", address.status().message()));
   }
   if (insecure && !IsLoopbackAddress(address->host)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--insecure serves without TLS and is allowed only on a loopback address "
-        "(127.0.0.1 or ::1), not on \"",
-        address->host, "\"; give --tls-cert, --tls-key and --tls-ca instead"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--insecure serves without TLS and is allowed only on a loopback address "
+                     "(127.0.0.1 or ::1), not on \"",
+                     address->host, "\"; give --tls-cert, --tls-key and --tls-ca instead"));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(
-    const AgentServerOptions& options) {
+absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentServerOptions& options) {
   if (absl::Status s = ValidateListenAddress(options.listen, options.insecure); !s.ok()) {
     return s;
   }

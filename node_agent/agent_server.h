@@ -4,11 +4,11 @@
 #ifndef SPARKFLEET_NODE_AGENT_AGENT_SERVER_H_
 #define SPARKFLEET_NODE_AGENT_AGENT_SERVER_H_
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -30,7 +30,7 @@ struct AgentServerOptions {
   std::string nccl_worker;               // spark-nccl-worker; empty: next to spark-agent
   // Replaces the default search for libnccl.so.2 and libcuda.so.1 when not empty.
   std::vector<std::string> nccl_search_path;
-  int max_concurrent_calls = 256;        // past this, RESOURCE_EXHAUSTED
+  int max_concurrent_calls = 256;  // past this, RESOURCE_EXHAUSTED
 };
 
 class AgentServer {

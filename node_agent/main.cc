@@ -1,8 +1,8 @@
 // spark-agent: the sparkfleet node agent. Flags (or the same keys in agent.yaml),
 // wiring, and the wait for SIGTERM; everything else lives in AgentServer.
 #include <signal.h>
-#include <unistd.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <optional>

@@ -15,9 +15,9 @@
 namespace sparkfleet {
 
 // Exit codes: the same for every command.
-inline constexpr int kExitOk = 0;           // every node answered OK
-inline constexpr int kExitUsageError = 1;   // bad flags, unreadable or invalid config
-inline constexpr int kExitNodeFailed = 2;   // at least one node failed or was unreachable
+inline constexpr int kExitOk = 0;          // every node answered OK
+inline constexpr int kExitUsageError = 1;  // bad flags, unreadable or invalid config
+inline constexpr int kExitNodeFailed = 2;  // at least one node failed or was unreachable
 
 struct GlobalOptions {
   std::string config_path = "cluster.yaml";  // -c/--config

@@ -16,8 +16,8 @@ std::string NetworkJson(const ClusterConfig& config) {
   std::vector<std::string> nodes;
   for (const ClusterNode& node : config.nodes) {
     nodes.push_back(absl::StrCat("{\"node\":", JsonQuote(node.hostname),
-                                 ",\"ip\":", JsonQuote(node.ip),
-                                 ",\"agent_port\":", node.port, ",\"tailscale_ip\":\"\"}"));
+                                 ",\"ip\":", JsonQuote(node.ip), ",\"agent_port\":", node.port,
+                                 ",\"tailscale_ip\":\"\"}"));
   }
   return absl::StrCat("{\"cluster_name\":", JsonQuote(config.cluster_name),
                       ",\"enable_tailscale\":", config.enable_tailscale ? "true" : "false",
@@ -28,8 +28,8 @@ std::string NcclJson(const ClusterConfig& config) {
   std::vector<std::string> names;
   for (const ClusterNode& node : config.nodes) names.push_back(JsonQuote(node.hostname));
   return absl::StrCat("{\"enable_nccl\":", config.enable_nccl ? "true" : "false",
-                      ",\"conf_path\":\"/etc/nccl.conf\",\"nodes\":[",
-                      absl::StrJoin(names, ","), "]}");
+                      ",\"conf_path\":\"/etc/nccl.conf\",\"nodes\":[", absl::StrJoin(names, ","),
+                      "]}");
 }
 
 // For display only: quotes an argument a person would paste into a shell.

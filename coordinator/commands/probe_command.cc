@@ -23,14 +23,22 @@ constexpr char kLegend[] =
 
 std::string TopologyLevelName(const v1::TopologyCell& cell) {
   switch (cell.level()) {
-    case v1::TOPOLOGY_LEVEL_X: return "X";
-    case v1::TOPOLOGY_LEVEL_PIX: return "PIX";
-    case v1::TOPOLOGY_LEVEL_PXB: return "PXB";
-    case v1::TOPOLOGY_LEVEL_PHB: return "PHB";
-    case v1::TOPOLOGY_LEVEL_NODE: return "NODE";
-    case v1::TOPOLOGY_LEVEL_SYS: return "SYS";
-    case v1::TOPOLOGY_LEVEL_NV: return absl::StrCat("NV", cell.nvlinks());
-    default: return "?";
+    case v1::TOPOLOGY_LEVEL_X:
+      return "X";
+    case v1::TOPOLOGY_LEVEL_PIX:
+      return "PIX";
+    case v1::TOPOLOGY_LEVEL_PXB:
+      return "PXB";
+    case v1::TOPOLOGY_LEVEL_PHB:
+      return "PHB";
+    case v1::TOPOLOGY_LEVEL_NODE:
+      return "NODE";
+    case v1::TOPOLOGY_LEVEL_SYS:
+      return "SYS";
+    case v1::TOPOLOGY_LEVEL_NV:
+      return absl::StrCat("NV", cell.nvlinks());
+    default:
+      return "?";
   }
 }
 
@@ -44,11 +52,16 @@ std::string Addresses(const v1::Nic& nic) {
 
 std::string PortState(v1::RdmaPortState state) {
   switch (state) {
-    case v1::RDMA_PORT_STATE_ACTIVE: return "ACTIVE";
-    case v1::RDMA_PORT_STATE_DOWN: return "DOWN";
-    case v1::RDMA_PORT_STATE_INIT: return "INIT";
-    case v1::RDMA_PORT_STATE_ARMED: return "ARMED";
-    default: return "?";
+    case v1::RDMA_PORT_STATE_ACTIVE:
+      return "ACTIVE";
+    case v1::RDMA_PORT_STATE_DOWN:
+      return "DOWN";
+    case v1::RDMA_PORT_STATE_INIT:
+      return "INIT";
+    case v1::RDMA_PORT_STATE_ARMED:
+      return "ARMED";
+    default:
+      return "?";
   }
 }
 
@@ -82,20 +95,18 @@ int RunProbe(CommandContext& context, bool topology) {
 }  // namespace
 
 std::string RenderProbeSummary(const std::string& node, const v1::ProbeReply& reply) {
-  std::string out = absl::StrCat("== ", node,
-                                 reply.sandboxed_root() ? " (hardware from its --root tree)" : "",
-                                 "\n");
+  std::string out = absl::StrCat(
+      "== ", node, reply.sandboxed_root() ? " (hardware from its --root tree)" : "", "\n");
   Table nics({"  INTERFACE", "STATE", "SPEED", "MTU", "ADDRESSES", "RDMA", "PCI", "PCIe"});
   for (const v1::Nic& nic : reply.nics()) {
     if (nic.kind() != v1::NIC_KIND_PHYSICAL) continue;
     bool cabled = nic.has_carrier() && nic.carrier();
-    std::string pcie = nic.pcie().max_width_lanes() == 0
-                           ? "-"
-                           : absl::StrFormat("%gGT/s x%d (max %gGT/s x%d)",
-                                             nic.pcie().current_speed_gtps(),
-                                             nic.pcie().current_width_lanes(),
-                                             nic.pcie().max_speed_gtps(),
-                                             nic.pcie().max_width_lanes());
+    std::string pcie =
+        nic.pcie().max_width_lanes() == 0
+            ? "-"
+            : absl::StrFormat("%gGT/s x%d (max %gGT/s x%d)", nic.pcie().current_speed_gtps(),
+                              nic.pcie().current_width_lanes(), nic.pcie().max_speed_gtps(),
+                              nic.pcie().max_width_lanes());
     nics.AddRow({"  " + nic.name(), cabled ? "cabled" : (nic.wireless() ? "wifi" : "no-carrier"),
                  nic.speed_mbps() > 0 ? absl::StrCat(nic.speed_mbps() / 1000, "G") : "-",
                  absl::StrCat(nic.mtu_bytes()), Addresses(nic),
@@ -149,17 +160,16 @@ std::string RenderTopology(const std::string& node, const v1::ProbeReply& reply)
     }
     bool gpu = device.kind() == v1::TOPOLOGY_DEVICE_KIND_GPU;
     row.push_back(gpu && !device.cpu_affinity().empty() ? device.cpu_affinity() : "");
-    row.push_back(gpu ? (device.numa_affinity() >= 0 ? absl::StrCat(device.numa_affinity())
-                                                     : "N/A")
+    row.push_back(gpu ? (device.numa_affinity() >= 0 ? absl::StrCat(device.numa_affinity()) : "N/A")
                       : "");
     table.AddRow(row);
   }
   absl::StrAppend(&out, table.Render(), "\n", kLegend, "\nNIC Legend:\n\n");
   for (const v1::TopologyDevice& d : matrix.devices()) {
     if (d.kind() != v1::TOPOLOGY_DEVICE_KIND_NIC) continue;
-    absl::StrAppend(&out, "  ", d.label(), ": ", d.rdma_device().empty() ? d.netdev() : d.rdma_device(),
-                    d.rdma_device().empty() ? " (no RDMA)" : absl::StrCat(" (", d.netdev(), ")"),
-                    "\n");
+    absl::StrAppend(
+        &out, "  ", d.label(), ": ", d.rdma_device().empty() ? d.netdev() : d.rdma_device(),
+        d.rdma_device().empty() ? " (no RDMA)" : absl::StrCat(" (", d.netdev(), ")"), "\n");
   }
   return out;
 }

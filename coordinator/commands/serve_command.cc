@@ -1,10 +1,9 @@
 #include "coordinator/commands/serve_command.h"
 
-#include <signal.h>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server_builder.h>
+#include <signal.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/env.h"
@@ -66,8 +65,8 @@ int RunServe(CommandContext& context, const ServeFlags& flags) {
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    return UsageError(context, absl::UnavailableError(absl::StrCat("cannot listen on ",
-                                                                   flags.listen)));
+    return UsageError(context,
+                      absl::UnavailableError(absl::StrCat("cannot listen on ", flags.listen)));
   }
   if (!flags.port_file.empty()) {
     std::unique_ptr<Env> host = NewRootedEnv("/");

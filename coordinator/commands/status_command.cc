@@ -17,7 +17,8 @@ std::string Components(const v1::NodeInfo& info) {
 }
 
 std::string RenderInfo(const NodeResult<v1::NodeInfo>& r) {
-  if (!r.status.ok()) return absl::StrCat("== ", r.node, "\n  error: ", OneLineError(r.status), "\n");
+  if (!r.status.ok())
+    return absl::StrCat("== ", r.node, "\n  error: ", OneLineError(r.status), "\n");
   const v1::NodeInfo& info = r.reply;
   std::string out = absl::StrCat("== ", r.node, " (", HumanDuration(r.duration), ")\n");
   absl::StrAppend(&out, "  hostname:  ", info.hostname(), "\n");
@@ -27,12 +28,12 @@ std::string RenderInfo(const NodeResult<v1::NodeInfo>& r) {
   absl::StrAppend(&out, "  kernel:    ", info.kernel_release(), " ", info.arch(), "\n");
   absl::StrAppend(&out, "  uptime:    ", FormatUptime(info.uptime_s()), "\n");
   for (const v1::InstalledComponent& c : info.components()) {
-    std::string detail = c.present() ? absl::StrCat("present", c.version().empty() ? "" : " ",
-                                                    c.version(),
-                                                    c.path().empty() ? "" : " at ", c.path())
-                                     : "missing";
-    absl::StrAppend(&out, "  ", c.name(), ":", std::string(std::max<int>(1, 14 - c.name().size()), ' '),
-                    detail, "\n");
+    std::string detail = c.present()
+                             ? absl::StrCat("present", c.version().empty() ? "" : " ", c.version(),
+                                            c.path().empty() ? "" : " at ", c.path())
+                             : "missing";
+    absl::StrAppend(&out, "  ", c.name(), ":",
+                    std::string(std::max<int>(1, 14 - c.name().size()), ' '), detail, "\n");
   }
   return out;
 }
@@ -61,8 +62,7 @@ std::vector<NodeResult<v1::NodeInfo>> FetchNodeInfo(AgentChannels& channels,
                                                     const std::vector<ClusterNode>& nodes,
                                                     const FanOutOptions& options) {
   return FanOut<v1::GetInfoRequest, v1::NodeInfo>(
-      channels, nodes, options,
-      [](const ClusterNode&) { return v1::GetInfoRequest(); },
+      channels, nodes, options, [](const ClusterNode&) { return v1::GetInfoRequest(); },
       [](auto* async, auto* context, auto* request, auto* reply, auto done) {
         async->GetInfo(context, request, reply, std::move(done));
       });
@@ -78,8 +78,8 @@ std::string RenderStatusTable(const std::vector<ClusterNode>& nodes,
     const auto& r = results[i];
     std::string address = FormatHostPort(nodes[i].ip, nodes[i].port);
     if (!r.status.ok()) {
-      table.AddRow({r.node, address, "FAILED", "-", "-", "-", "-", "-", "-",
-                    HumanDuration(r.duration)});
+      table.AddRow(
+          {r.node, address, "FAILED", "-", "-", "-", "-", "-", "-", HumanDuration(r.duration)});
       absl::StrAppend(&errors, r.node, ": ", OneLineError(r.status), "\n");
       continue;
     }
@@ -89,15 +89,15 @@ std::string RenderStatusTable(const std::vector<ClusterNode>& nodes,
                   info.kernel_release(), FormatUptime(info.uptime_s()), info.agent_version(),
                   Components(info), HumanDuration(r.duration)});
   }
-  return absl::StrCat(table.Render(), errors, "\n", ok, " ok, ", results.size() - ok,
-                      " failed\n");
+  return absl::StrCat(table.Render(), errors, "\n", ok, " ok, ", results.size() - ok, " failed\n");
 }
 
 void RegisterStatusCommands(CLI::App& app, CommandContext& context) {
   app.add_subcommand("status", "GetInfo on every node: a table of who answers and how")
       ->callback([&context] { RunFanOutCommand(context, /*detailed=*/false); });
-  app.add_subcommand("info", "Everything each node's agent reports about it")
-      ->callback([&context] { RunFanOutCommand(context, /*detailed=*/true); });
+  app.add_subcommand("info", "Everything each node's agent reports about it")->callback([&context] {
+    RunFanOutCommand(context, /*detailed=*/true);
+  });
 }
 
 }  // namespace sparkfleet

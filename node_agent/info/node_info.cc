@@ -92,8 +92,8 @@ absl::flat_hash_map<std::string, std::string> NodeInfoReader::InstalledPackages(
   if (stat->size_bytes != dpkg_size_ || stat->mtime_ns != dpkg_mtime_ns_ ||
       stat->inode != dpkg_inode_) {
     absl::StatusOr<std::string> text = env_.ReadFile(kDpkgStatus);
-    dpkg_packages_ = text.ok() ? ParseDpkgStatus(*text)
-                               : absl::flat_hash_map<std::string, std::string>{};
+    dpkg_packages_ =
+        text.ok() ? ParseDpkgStatus(*text) : absl::flat_hash_map<std::string, std::string>{};
     dpkg_size_ = text.ok() ? stat->size_bytes : -1;
     dpkg_mtime_ns_ = stat->mtime_ns;
     dpkg_inode_ = stat->inode;

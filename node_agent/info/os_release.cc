@@ -43,9 +43,12 @@ absl::flat_hash_map<std::string, std::string> ParseDpkgStatus(absl::string_view 
   for (absl::string_view stanza : absl::StrSplit(text, "\n\n")) {
     absl::string_view package, version, status;
     for (absl::string_view line : absl::StrSplit(stanza, '\n')) {
-      if (absl::ConsumePrefix(&line, "Package: ")) package = line;
-      else if (absl::ConsumePrefix(&line, "Version: ")) version = line;
-      else if (absl::ConsumePrefix(&line, "Status: ")) status = line;
+      if (absl::ConsumePrefix(&line, "Package: "))
+        package = line;
+      else if (absl::ConsumePrefix(&line, "Version: "))
+        version = line;
+      else if (absl::ConsumePrefix(&line, "Status: "))
+        status = line;
     }
     if (!package.empty() && absl::EndsWith(status, "ok installed")) {
       out[std::string(package)] = std::string(absl::StripAsciiWhitespace(version));

@@ -4,9 +4,9 @@
 #define SPARKFLEET_NODE_AGENT_INFO_OS_RELEASE_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 
 namespace sparkfleet {
 

@@ -78,15 +78,13 @@ struct Nvml {
   bool Open() {
     handle = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) return false;
-    bool required = Load(init, "nvmlInit_v2") && Load(shutdown, "nvmlShutdown") &&
-                    Load(count, "nvmlDeviceGetCount_v2") &&
-                    Load(by_index, "nvmlDeviceGetHandleByIndex_v2") &&
-                    Load(name, "nvmlDeviceGetName") && Load(uuid, "nvmlDeviceGetUUID") &&
-                    Load(pci, "nvmlDeviceGetPciInfo_v3") &&
-                    Load(memory, "nvmlDeviceGetMemoryInfo") &&
-                    Load(cc, "nvmlDeviceGetCudaComputeCapability") &&
-                    Load(driver, "nvmlSystemGetDriverVersion") &&
-                    Load(cuda, "nvmlSystemGetCudaDriverVersion");
+    bool required =
+        Load(init, "nvmlInit_v2") && Load(shutdown, "nvmlShutdown") &&
+        Load(count, "nvmlDeviceGetCount_v2") && Load(by_index, "nvmlDeviceGetHandleByIndex_v2") &&
+        Load(name, "nvmlDeviceGetName") && Load(uuid, "nvmlDeviceGetUUID") &&
+        Load(pci, "nvmlDeviceGetPciInfo_v3") && Load(memory, "nvmlDeviceGetMemoryInfo") &&
+        Load(cc, "nvmlDeviceGetCudaComputeCapability") &&
+        Load(driver, "nvmlSystemGetDriverVersion") && Load(cuda, "nvmlSystemGetCudaDriverVersion");
     Load(nvlink_state, "nvmlDeviceGetNvLinkState");
     Load(nvlink_remote, "nvmlDeviceGetNvLinkRemotePciInfo_v2");
     return required;
@@ -130,7 +128,8 @@ v1::Gpu NvmlGpu(Nvml& nvml, unsigned int index, nvmlDevice_t device) {
     out->set_link(link);
     out->set_active(active == 1);
     NvmlPciInfo remote = {};
-    if (nvml.nvlink_remote != nullptr && nvml.nvlink_remote(device, link, &remote) == kNvmlSuccess) {
+    if (nvml.nvlink_remote != nullptr &&
+        nvml.nvlink_remote(device, link, &remote) == kNvmlSuccess) {
       out->set_remote_pci_address(SysfsPciAddress(remote));
     }
   }

@@ -51,10 +51,10 @@ std::multimap<std::string, v1::IpAddress> LiveAddresses() {
     int family = a->ifa_addr->sa_family;
     if (family != AF_INET && family != AF_INET6) continue;
     char text[INET6_ADDRSTRLEN] = {};
-    const void* raw = family == AF_INET
-                          ? static_cast<const void*>(
-                                &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
-                          : &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
+    const void* raw =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+            : &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
     inet_ntop(family, raw, text, sizeof text);
     v1::IpAddress address;
     address.set_address(text);

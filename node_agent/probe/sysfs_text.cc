@@ -40,8 +40,7 @@ absl::StatusOr<double> ParseRdmaRate(absl::string_view text) {
   absl::string_view trimmed = absl::StripAsciiWhitespace(text);
   std::vector<absl::string_view> words = absl::StrSplit(trimmed, ' ', absl::SkipEmpty());
   double rate = 0;
-  if (words.size() < 2 || words[1] != "Gb/sec" || !absl::SimpleAtod(words[0], &rate) ||
-      rate < 0) {
+  if (words.size() < 2 || words[1] != "Gb/sec" || !absl::SimpleAtod(words[0], &rate) || rate < 0) {
     return Bad("rate", text, "\"<n> Gb/sec (<width> <speed>)\"");
   }
   return rate;
@@ -55,10 +54,10 @@ absl::StatusOr<v1::RdmaPortState> ParseRdmaPortState(absl::string_view text) {
 }
 
 absl::StatusOr<v1::RdmaPhysState> ParseRdmaPhysState(absl::string_view text) {
-  absl::StatusOr<int> n = ParseNumberedState(
-      "phys_state", text,
-      {"", "Sleep", "Polling", "Disabled", "PortConfigurationTraining", "LinkUp",
-       "LinkErrorRecovery", "Phy Test"});
+  absl::StatusOr<int> n =
+      ParseNumberedState("phys_state", text,
+                         {"", "Sleep", "Polling", "Disabled", "PortConfigurationTraining", "LinkUp",
+                          "LinkErrorRecovery", "Phy Test"});
   if (!n.ok()) return n.status();
   return static_cast<v1::RdmaPhysState>(*n);
 }
@@ -108,8 +107,9 @@ absl::StatusOr<v1::NicOperState> ParseOperState(absl::string_view text) {
   if (trimmed == "lowerlayerdown") return v1::NIC_OPER_STATE_LOWER_LAYER_DOWN;
   if (trimmed == "testing") return v1::NIC_OPER_STATE_TESTING;
   if (trimmed == "dormant") return v1::NIC_OPER_STATE_DORMANT;
-  return Bad("operstate", text, "one of up, down, unknown, notpresent, lowerlayerdown, "
-                                "testing, dormant");
+  return Bad("operstate", text,
+             "one of up, down, unknown, notpresent, lowerlayerdown, "
+             "testing, dormant");
 }
 
 absl::StatusOr<double> ParsePcieLinkSpeed(absl::string_view text) {
@@ -157,8 +157,7 @@ absl::StatusOr<InterfaceAddress> ParseInterfaceAddressLine(absl::string_view lin
   uint32_t prefix = 0;
   if (words.size() == 2) cidr = absl::StrSplit(words[1], absl::MaxSplits('/', 1));
   if (words.size() != 2 || !ValidateIpAddress(cidr.first).ok() ||
-      !absl::SimpleAtoi(cidr.second, &prefix) ||
-      prefix > (IsIpv6(cidr.first) ? 128u : 32u)) {
+      !absl::SimpleAtoi(cidr.second, &prefix) || prefix > (IsIpv6(cidr.first) ? 128u : 32u)) {
     return Bad("address line", line, "\"IFNAME ADDRESS/PREFIX\"");
   }
   out.interface = std::string(words[0]);

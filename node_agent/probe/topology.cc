@@ -45,8 +45,7 @@ int SwitchesTraversed(const PciPlace& a, const PciPlace& b, size_t common) {
 // Active NVLinks from `a` that end at `b`, or at an NVSwitch (a remote that is no GPU)
 // when both GPUs reach switches: then every pair of GPUs is connected, as nvidia-smi shows
 // NV18 on NVSwitch systems.
-uint32_t NvLinksBetween(const v1::Gpu& a, const v1::Gpu& b,
-                        const std::vector<v1::Gpu>& gpus) {
+uint32_t NvLinksBetween(const v1::Gpu& a, const v1::Gpu& b, const std::vector<v1::Gpu>& gpus) {
   auto is_gpu = [&](const std::string& pci) {
     for (const v1::Gpu& gpu : gpus) {
       if (gpu.pci_address() == pci) return true;
@@ -60,8 +59,7 @@ uint32_t NvLinksBetween(const v1::Gpu& a, const v1::Gpu& b,
     if (!link.remote_pci_address().empty() && !is_gpu(link.remote_pci_address())) ++a_switched;
   }
   for (const v1::NvLink& link : b.nvlinks()) {
-    if (link.active() && !link.remote_pci_address().empty() &&
-        !is_gpu(link.remote_pci_address())) {
+    if (link.active() && !link.remote_pci_address().empty() && !is_gpu(link.remote_pci_address())) {
       ++b_switched;
     }
   }
@@ -114,8 +112,8 @@ v1::TopologyMatrix BuildTopology(SysfsReader& sysfs, const std::vector<v1::Gpu>&
     entry.device.set_gpu_name(gpu.name());
     entry.device.set_pci_address(gpu.pci_address());
     entry.device.set_numa_affinity(gpu.numa_node());
-    if (auto cpus = sysfs.Read(absl::StrCat(kPciDevices, "/", gpu.pci_address(), "/local_cpulist"),
-                               true)) {
+    if (auto cpus =
+            sysfs.Read(absl::StrCat(kPciDevices, "/", gpu.pci_address(), "/local_cpulist"), true)) {
       entry.device.set_cpu_affinity(*cpus);
     }
     entry.place = PlaceOf(sysfs, gpu.pci_address());
@@ -135,8 +133,7 @@ v1::TopologyMatrix BuildTopology(SysfsReader& sysfs, const std::vector<v1::Gpu>&
     entries.push_back(std::move(entry));
   };
   for (const v1::RdmaDevice& device : rdma) {
-    add_nic(device.name(), device.netdevs().empty() ? "" : device.netdevs(0),
-            device.pci_address());
+    add_nic(device.name(), device.netdevs().empty() ? "" : device.netdevs(0), device.pci_address());
   }
   for (const v1::Nic& nic : nics) {
     if (nic.kind() == v1::NIC_KIND_PHYSICAL && !nic.wireless() && nic.rdma_devices().empty() &&

@@ -7,16 +7,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/server_stream.h"
 #include "common/service_support.h"
-#include "absl/time/clock.h"
 #include "node_agent/nccl/collective_run.h"
+#include "node_agent/netcheck/ping.h"
 #include "node_agent/ops/nccl_conf.h"
 #include "node_agent/ops/nccl_conf_reader.h"
 #include "node_agent/ops/nccl_install.h"
-#include "node_agent/netcheck/ping.h"
 #include "node_agent/probe/probe.h"
 
 namespace sparkfleet {
@@ -60,16 +60,16 @@ absl::Status NodeAgentService::Admit(grpc::CallbackServerContext* context,
   return AuthorizeCall(*context, policy_, absl::StrCat(kServicePrefix, method), insecure_);
 }
 
-grpc::ServerUnaryReactor* NodeAgentService::Answer(
-    grpc::CallbackServerContext* context, absl::string_view method,
-    const std::function<absl::Status()>& operation) {
+grpc::ServerUnaryReactor* NodeAgentService::Answer(grpc::CallbackServerContext* context,
+                                                   absl::string_view method,
+                                                   const std::function<absl::Status()>& operation) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (calls_in_flight_.fetch_add(1) >= max_concurrent_calls_) {
     calls_in_flight_.fetch_sub(1);
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("spark-agent on ", node_name_, " is serving ", max_concurrent_calls_,
-                     " calls already; retry shortly")));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     absl::StrCat("spark-agent on ", node_name_, " is serving ",
+                                  max_concurrent_calls_, " calls already; retry shortly")));
     return reactor;
   }
   Slot slot(calls_in_flight_);
@@ -105,12 +105,11 @@ grpc::ServerUnaryReactor* NodeAgentService::GetDoctorFacts(grpc::CallbackServerC
   });
 }
 
-grpc::ServerUnaryReactor* NodeAgentService::GetTailscaleStatus(
-    grpc::CallbackServerContext* context, const v1::GetTailscaleStatusRequest*,
-    v1::TailscaleStatus*) {
-  return Answer(context, "GetTailscaleStatus", [] {
-    return NotBuilt("GetTailscaleStatus", "reading `tailscale status --json`");
-  });
+grpc::ServerUnaryReactor* NodeAgentService::GetTailscaleStatus(grpc::CallbackServerContext* context,
+                                                               const v1::GetTailscaleStatusRequest*,
+                                                               v1::TailscaleStatus*) {
+  return Answer(context, "GetTailscaleStatus",
+                [] { return NotBuilt("GetTailscaleStatus", "reading `tailscale status --json`"); });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ReadNcclConf(grpc::CallbackServerContext* context,
@@ -200,9 +199,8 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureHosts(grpc::CallbackServerC
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureLink(grpc::CallbackServerContext* context,
                                                           const v1::ConfigureLinkRequest*,
                                                           v1::ConfigureLinkReply*) {
-  return Answer(context, "ConfigureLink", [] {
-    return NotBuilt("ConfigureLink", "the ConnectX-7 direct link (netplan)");
-  });
+  return Answer(context, "ConfigureLink",
+                [] { return NotBuilt("ConfigureLink", "the ConnectX-7 direct link (netplan)"); });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureNfs(grpc::CallbackServerContext* context,

@@ -46,8 +46,7 @@ class NodeAgentService final : public v1::NodeAgent::CallbackService {
                                     const v1::GetInfoRequest* request,
                                     v1::NodeInfo* reply) override;
   grpc::ServerUnaryReactor* Probe(grpc::CallbackServerContext* context,
-                                  const v1::ProbeRequest* request,
-                                  v1::ProbeReply* reply) override;
+                                  const v1::ProbeRequest* request, v1::ProbeReply* reply) override;
   grpc::ServerUnaryReactor* GetDoctorFacts(grpc::CallbackServerContext* context,
                                            const v1::GetDoctorFactsRequest* request,
                                            v1::GetDoctorFactsReply* reply) override;
@@ -102,8 +101,7 @@ class NodeAgentService final : public v1::NodeAgent::CallbackService {
   absl::Status Admit(grpc::CallbackServerContext* context, absl::string_view method);
 
   // Runs `operation` for an admitted unary call and finishes it.
-  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
-                                   absl::string_view method,
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::string_view method,
                                    const std::function<absl::Status()>& operation);
 
   Env& env_;

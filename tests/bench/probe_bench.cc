@@ -23,9 +23,10 @@ void Measure(const char* label, sparkfleet::Env& env, int iterations) {
     us.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
   }
   std::sort(us.begin(), us.end());
-  std::printf("%-28s iterations=%d  p50=%.0f us  p99=%.0f us  (nics=%d rdma=%d gpus=%d warnings=%d)\n",
-              label, iterations, us[us.size() / 2], us[us.size() * 99 / 100], reply.nics_size(),
-              reply.rdma_devices_size(), reply.gpus_size(), reply.warnings_size());
+  std::printf(
+      "%-28s iterations=%d  p50=%.0f us  p99=%.0f us  (nics=%d rdma=%d gpus=%d warnings=%d)\n",
+      label, iterations, us[us.size() / 2], us[us.size() * 99 / 100], reply.nics_size(),
+      reply.rdma_devices_size(), reply.gpus_size(), reply.warnings_size());
 }
 
 }  // namespace

@@ -7,9 +7,8 @@
 // Prints total wall time per run and p50/p99 of the per-node call times sparkctl reports.
 //
 //   status_bench [--nodes 10,100,1000] [--runs 5] [--parallel 256] [--insecure]
-#include <sys/resource.h>
-
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,9 +23,9 @@
 #include "common/env.h"
 #include "common/process_runner.h"
 #include "common/process_setup.h"
+#include "common/tls.h"
 #include "coordinator/pki.h"
 #include "node_agent/service/agent_service.h"
-#include "common/tls.h"
 #include "tests/integration/harness.h"
 
 namespace sparkfleet {
@@ -71,8 +70,8 @@ int RunBench(int nodes, int runs, const std::string& parallel, bool insecure) {
   }
   std::string yaml = "cluster_name: bench\nnodes:\n";
   for (int i = 0; i < nodes; ++i) {
-    absl::StrAppend(&yaml, "  - {hostname: ", names[i], ", ip: 127.0.0.1, user: root, port: ",
-                    ports[i], "}\n");
+    absl::StrAppend(&yaml, "  - {hostname: ", names[i],
+                    ", ip: 127.0.0.1, user: root, port: ", ports[i], "}\n");
   }
   absl::StrAppend(&yaml, insecure ? "agent:\n  insecure: true\n"
                                   : "agent:\n  tls: {ca: pki/ca.crt, cert: pki/admin.crt, "
@@ -88,9 +87,10 @@ int RunBench(int nodes, int runs, const std::string& parallel, bool insecure) {
     struct rusage before, after;
     getrusage(RUSAGE_CHILDREN, &before);
     absl::Time start = absl::Now();
-    absl::StatusOr<ProcessResult> result = runner->Run(
-        {SPARKCTL_PATH, "-c", yaml_path, "--json", "--timeout", "30", "--parallel", parallel,
-         "status"}, options);
+    absl::StatusOr<ProcessResult> result =
+        runner->Run({SPARKCTL_PATH, "-c", yaml_path, "--json", "--timeout", "30", "--parallel",
+                     parallel, "status"},
+                    options);
     double wall_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
     if (!result.ok() || result->exit_code != 0) {
       std::fprintf(stderr, "bench: sparkctl status failed: %s\n",

@@ -1,16 +1,14 @@
 // spark-agent as a process: mTLS and the role allow-list, health and reflection,
 // start-up refusals and SIGTERM.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
-
-#include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-
-#include <grpcpp/generic/generic_stub.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,9 +33,9 @@ std::unique_ptr<v1::NodeAgent::Stub> Stub(const AgentProcess& agent, const std::
     options.pem_root_certs = ClusterHarness::ReadFile(pki + "/ca.crt");
     credentials = grpc::SslCredentials(options);
   } else {
-    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made = MakeClientCredentials(
-        {pki + "/ca.crt", absl::StrCat(pki, "/", client, ".crt"),
-         absl::StrCat(pki, "/", client, ".key")});
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made =
+        MakeClientCredentials({pki + "/ca.crt", absl::StrCat(pki, "/", client, ".crt"),
+                               absl::StrCat(pki, "/", client, ".key")});
     EXPECT_TRUE(made.ok()) << made.status();
     credentials = *made;
   }
@@ -114,9 +112,8 @@ TEST_F(AgentAuthorization, CertificateFromAnotherCaFailsTheHandshake) {
 }
 
 TEST_F(AgentAuthorization, HealthServiceAnswersServing) {
-  auto credentials = MakeClientCredentials({cluster_.pki() + "/ca.crt",
-                                            cluster_.pki() + "/reader.crt",
-                                            cluster_.pki() + "/reader.key"});
+  auto credentials = MakeClientCredentials(
+      {cluster_.pki() + "/ca.crt", cluster_.pki() + "/reader.crt", cluster_.pki() + "/reader.key"});
   ASSERT_TRUE(credentials.ok());
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", agent_->port), *credentials);
   grpc::GenericStub generic(channel);
@@ -144,7 +141,8 @@ TEST_F(AgentAuthorization, HealthServiceAnswersServing) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   // HealthCheckResponse{status: SERVING (1)} is field 1, varint 1: 0x08 0x01.
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));
 }
@@ -192,18 +190,18 @@ TEST(AgentStartup, InsecureOnLoopbackServes) {
   ClusterHarness cluster;
   TempDir root;
   std::string port_file = root.path() + "/port";
-  testing::ChildProcess agent({SPARK_AGENT_PATH, "--insecure", "--listen=127.0.0.1:0",
-                               "--root=" + root.path(), "--node-name=lo-node",
-                               "--port-file=" + port_file},
-                              root.path() + "/log");
+  testing::ChildProcess agent(
+      {SPARK_AGENT_PATH, "--insecure", "--listen=127.0.0.1:0", "--root=" + root.path(),
+       "--node-name=lo-node", "--port-file=" + port_file},
+      root.path() + "/log");
   int port = 0;
   for (int i = 0; i < 2000 && port == 0; ++i) {
     absl::SimpleAtoi(absl::StripAsciiWhitespace(ClusterHarness::ReadFile(port_file)), &port);
     if (port == 0) absl::SleepFor(absl::Milliseconds(10));
   }
   ASSERT_GT(port, 0);
-  auto stub = v1::NodeAgent::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                                         grpc::InsecureChannelCredentials()));
+  auto stub = v1::NodeAgent::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   v1::NodeInfo info;
   ASSERT_TRUE(GetInfo(*stub, &info).ok());
   EXPECT_EQ(info.node_name(), "lo-node");

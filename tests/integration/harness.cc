@@ -130,12 +130,12 @@ absl::StatusOr<AgentProcess*> ClusterHarness::StartAgent(
       return agents_.back().get();
     }
     if (agent->process->WaitExit(absl::Milliseconds(10)).has_value()) {
-      return absl::InternalError(absl::StrCat("agent ", name, " exited: ",
-                                              ReadFile(agent->log_path)));
+      return absl::InternalError(
+          absl::StrCat("agent ", name, " exited: ", ReadFile(agent->log_path)));
     }
   }
-  return absl::DeadlineExceededError(absl::StrCat("agent ", name, " did not start: ",
-                                                  ReadFile(agent->log_path)));
+  return absl::DeadlineExceededError(
+      absl::StrCat("agent ", name, " did not start: ", ReadFile(agent->log_path)));
 }
 
 std::string ClusterHarness::WriteClusterYaml(const std::vector<AgentProcess*>& agents,
@@ -143,8 +143,8 @@ std::string ClusterHarness::WriteClusterYaml(const std::vector<AgentProcess*>& a
                                              const std::string& extra_nodes_yaml) {
   std::string yaml = "cluster_name: it\nnodes:\n";
   for (const AgentProcess* agent : agents) {
-    absl::StrAppend(&yaml, "  - {hostname: ", agent->name, ", ip: 127.0.0.1, user: root, port: ",
-                    agent->port, "}\n");
+    absl::StrAppend(&yaml, "  - {hostname: ", agent->name,
+                    ", ip: 127.0.0.1, user: root, port: ", agent->port, "}\n");
   }
   absl::StrAppend(&yaml, extra_nodes_yaml, "agent:\n  tls:\n    ca: pki/ca.crt\n    cert: pki/",
                   client, ".crt\n    key: pki/", client, ".key\n");
