@@ -102,36 +102,51 @@ absl::Status CallStatus(const grpc::Status& status, const ClusterNode& node);
 
 }  // namespace fanout_internal
 
+namespace fanout_internal {
+
+// Starts one call per node with at most options.parallel in flight, each with its own
+// deadline: `launch(i, context, done)` starts node i's call on `context` and arranges for
+// `done` to be called exactly once when the call ends. Fills results[i].node, .status and
+// .duration, and returns when every call has ended.
+template <typename Result>
+void DriveCalls(const std::vector<ClusterNode>& nodes, const FanOutOptions& options,
+                std::vector<NodeResult<Result>>& results,
+                const std::function<void(size_t, grpc::ClientContext*,
+                                         std::function<void(grpc::Status)>)>& launch) {
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts(nodes.size());
+  std::vector<absl::Time> started(nodes.size());
+  InFlight in_flight(options.parallel, static_cast<int>(nodes.size()), options.progress_label);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    in_flight.Acquire();
+    results[i].node = nodes[i].hostname;
+    contexts[i] = std::make_unique<grpc::ClientContext>();
+    started[i] = absl::Now();
+    contexts[i]->set_deadline(absl::ToChronoTime(started[i] + options.timeout));
+    launch(i, contexts[i].get(), [&, i](grpc::Status status) {
+      results[i].duration = absl::Now() - started[i];
+      results[i].status = CallStatus(status, nodes[i]);
+      in_flight.Release();
+    });
+  }
+  in_flight.WaitAll();
+}
+
+}  // namespace fanout_internal
+
 template <typename Request, typename Reply>
 std::vector<NodeResult<Reply>> FanOut(
     AgentChannels& channels, const std::vector<ClusterNode>& nodes, const FanOutOptions& options,
     const std::function<Request(const ClusterNode&)>& make_request,
     const fanout_internal::StartCall<Request, Reply>& start) {
-  struct Call {
-    grpc::ClientContext context;
-    Request request;
-    absl::Time started;
-  };
   std::vector<NodeResult<Reply>> results(nodes.size());
-  std::vector<std::unique_ptr<Call>> calls(nodes.size());
-  fanout_internal::InFlight in_flight(options.parallel, static_cast<int>(nodes.size()),
-                                      options.progress_label);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    in_flight.Acquire();
-    results[i].node = nodes[i].hostname;
-    calls[i] = std::make_unique<Call>();
-    Call& call = *calls[i];
-    call.request = make_request(nodes[i]);
-    call.started = absl::Now();
-    call.context.set_deadline(absl::ToChronoTime(call.started + options.timeout));
-    start(channels.StubFor(nodes[i]).async(), &call.context, &call.request, &results[i].reply,
-          [&, i](grpc::Status status) {
-            results[i].duration = absl::Now() - calls[i]->started;
-            results[i].status = fanout_internal::CallStatus(status, nodes[i]);
-            in_flight.Release();
-          });
-  }
-  in_flight.WaitAll();
+  std::vector<Request> requests(nodes.size());
+  fanout_internal::DriveCalls<Reply>(
+      nodes, options, results,
+      [&](size_t i, grpc::ClientContext* context, std::function<void(grpc::Status)> done) {
+        requests[i] = make_request(nodes[i]);
+        start(channels.StubFor(nodes[i]).async(), context, &requests[i], &results[i].reply,
+              std::move(done));
+      });
   return results;
 }
 

@@ -65,34 +65,18 @@ std::vector<NodeResult<std::vector<Event>>> FanOutStream(
     AgentChannels& channels, const std::vector<ClusterNode>& nodes, const FanOutOptions& options,
     const std::function<Request(const ClusterNode&)>& make_request,
     const fanout_internal::StartStream<Request, Event>& start) {
-  struct Call {
-    grpc::ClientContext context;
-    Request request;
-    absl::Time started;
-    std::unique_ptr<fanout_internal::CollectingReader<Event>> reader;
-  };
   std::vector<NodeResult<std::vector<Event>>> results(nodes.size());
-  std::vector<std::unique_ptr<Call>> calls(nodes.size());
-  fanout_internal::InFlight in_flight(options.parallel, static_cast<int>(nodes.size()),
-                                      options.progress_label);
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    in_flight.Acquire();
-    results[i].node = nodes[i].hostname;
-    calls[i] = std::make_unique<Call>();
-    Call& call = *calls[i];
-    call.request = make_request(nodes[i]);
-    call.started = absl::Now();
-    call.context.set_deadline(absl::ToChronoTime(call.started + options.timeout));
-    call.reader = std::make_unique<fanout_internal::CollectingReader<Event>>(
-        &results[i].reply, [&, i](grpc::Status status) {
-          results[i].duration = absl::Now() - calls[i]->started;
-          results[i].status = fanout_internal::CallStatus(status, nodes[i]);
-          in_flight.Release();
-        });
-    start(channels.StubFor(nodes[i]).async(), &call.context, &call.request, call.reader.get());
-    call.reader->Start();
-  }
-  in_flight.WaitAll();
+  std::vector<Request> requests(nodes.size());
+  std::vector<std::unique_ptr<fanout_internal::CollectingReader<Event>>> readers(nodes.size());
+  fanout_internal::DriveCalls<std::vector<Event>>(
+      nodes, options, results,
+      [&](size_t i, grpc::ClientContext* context, std::function<void(grpc::Status)> done) {
+        requests[i] = make_request(nodes[i]);
+        readers[i] = std::make_unique<fanout_internal::CollectingReader<Event>>(&results[i].reply,
+                                                                                std::move(done));
+        start(channels.StubFor(nodes[i]).async(), context, &requests[i], readers[i].get());
+        readers[i]->Start();
+      });
   return results;
 }
 
