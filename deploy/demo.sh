@@ -7,7 +7,9 @@
 #
 # Network namespaces when run as root with iproute2, loopback otherwise (local-cluster.sh's
 # default). Each node's root is seeded with the DGX Spark sysfs tree from
-# tests/testdata/sysfs unless another --fixture or --no-fixture is given.
+# tests/testdata/sysfs unless another --fixture or --no-fixture is given. In namespaces every
+# node runs a real sshd: once sparkctl has `multi-node`, the demo sets the cluster up with it
+# and shows ssh working between the namespaces (`validate --tests ssh`).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +28,7 @@ while (($#)); do
     --netns | --loopback) up_args+=("$1"); shift ;;
     --fixture) fixture=${2:?--fixture needs a directory}; shift 2 ;;
     --no-fixture) fixture=""; shift ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown argument \"$1\" (see --help)" >&2; exit 1 ;;
   esac
 done
@@ -88,4 +90,21 @@ show "What each agent reports" info
 show "How to reach every agent" get endpoints
 show "What hardware each node has (from its root's sysfs tree)" probe
 show "GPU/NIC topology, as nvidia-smi topo -m prints it" --limit spark-001 topo
+
+# SSH between the nodes: real sshds in the namespaces, keys and known_hosts in their roots,
+# set up by the agents through the production code path (sshd -t and systemctl reload ssh
+# reach the node's own sshd through local-cluster.sh's tool shims).
+cluster_status=$("$LOCAL_CLUSTER" status --dir "$dir" || true)
+if grep -qE '^ +spark-[0-9]+ +sshd +pid [0-9]+ +running' <<<"$cluster_status"; then
+  if "$SPARKCTL" multi-node --help >/dev/null 2>&1; then
+    show "SSH trust, /etc/hosts and the rest of the multi-node set-up" multi-node
+    show "SSH between the namespaces, as mpirun will log in" validate --tests ssh --require-ssh
+  else
+    heading "SSH between the namespaces"
+    echo "(skipped: sshd runs in every node, but this sparkctl has no multi-node command to set up SSH trust)"
+  fi
+else
+  heading "SSH between the namespaces"
+  echo "(skipped: no sshd in the nodes: $(sed -n 's/^ *sshd not started: //p' <<<"$cluster_status"))"
+fi
 exit "$status"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # local-cluster.sh: a real little sparkfleet cluster on one machine, for the demo and the tests.
 #
-#   local-cluster.sh up     [--nodes N] [--dir DIR] [--netns|--loopback] [--fixture TREE]
+#   local-cluster.sh up     [--nodes N] [--dir DIR] [--netns|--loopback] [--fixture TREE] [--no-sshd]
 #   local-cluster.sh down   [--dir DIR] [--purge]
 #   local-cluster.sh status [--dir DIR]
 #
@@ -14,6 +14,16 @@
 # its hostname, cabled by a veth pair to a bridge in the host's namespace on a private /24; the
 # bridge holds .1 so sparkctl on the host reaches the agents, node i is .(100+i) as in the seed.
 # --loopback: every agent on 127.0.0.1, each on its own port (no root needed).
+#
+# SSH (--netns, unless --no-sshd): every namespace runs a real sshd on the node's address, port
+# 22, configured from the node's root: host keys and the drop-ins of ROOT/etc/ssh, root's
+# authorized_keys in ROOT/root/.ssh (the cluster user is root: --netns runs as root). Its config
+# DIR/<hostname>/sshd/sshd_config exists only for the namespace (see write_sshd_config). Without
+# $SF_LC_SSHD (default /usr/sbin/sshd) the cluster comes up without sshd and says why.
+# Tool shims (both modes): DIR/<hostname>/tools is the agent's --tool-path, holding systemctl,
+# sshd, netplan, exportfs, mount and umount scripts that act on the node's own sshd or only
+# record their arguments in DIR/<hostname>/tools.log: the agent's code path is the production
+# one, and the host's services are never touched.
 #
 # Everything `up` creates (processes, namespaces, links) is recorded in DIR/state as it is made;
 # `down` removes exactly that, then the state file, and leaves the files (certificates, logs) for
@@ -34,6 +44,7 @@ readonly MAX_LOOPBACK_NODES=999           # spark-NNN
 # Bounded waits, in seconds (the environment may stretch them on a slow machine).
 readonly READY_TIMEOUT_S="${SF_LC_READY_TIMEOUT_S:-20}"
 readonly STOP_TIMEOUT_S="${SF_LC_STOP_TIMEOUT_S:-5}"
+readonly SSHD_BIN="${SF_LC_SSHD:-/usr/sbin/sshd}" # absolute: sshd re-executes itself on SIGHUP
 
 # The agents are not systemd services here: keep them from talking to our caller's manager.
 unset NOTIFY_SOCKET
@@ -46,7 +57,7 @@ die() {
 
 usage() {
   cat <<EOF
-usage: local-cluster.sh up     [--nodes N] [--dir DIR] [--netns|--loopback] [--fixture TREE]
+usage: local-cluster.sh up     [--nodes N] [--dir DIR] [--netns|--loopback] [--fixture TREE] [--no-sshd]
        local-cluster.sh down   [--dir DIR] [--purge]
        local-cluster.sh status [--dir DIR]
 
@@ -57,9 +68,11 @@ usage: local-cluster.sh up     [--nodes N] [--dir DIR] [--netns|--loopback] [--f
   --loopback      every agent on 127.0.0.1 with its own port
   --fixture TREE  copy a hardware fixture tree (e.g. tests/testdata/sysfs/dgx-spark) into
                   every node's root, so the agent sees that hardware
+  --no-sshd       (--netns) no sshd in the nodes' namespaces
   --purge         (down) remove DIR too
 
-Binaries: \$SPARKCTL and \$SPARK_AGENT, else $REPO_ROOT/build, else PATH.
+Binaries: \$SPARKCTL and \$SPARK_AGENT, else $REPO_ROOT/build, else PATH;
+sshd: \$SF_LC_SSHD, else /usr/sbin/sshd.
 EOF
 }
 
@@ -263,7 +276,7 @@ make_network() {
   # Nodes talk to each other through the bridge; with br_netfilter, a host firewall that drops
   # forwarded packets (Docker sets that up) drops theirs too.
   if [[ $(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || echo 0) == 1 ]] &&
-    iptables -S FORWARD 2>/dev/null | grep -q '^-P FORWARD DROP'; then
+    grep -q '^-P FORWARD DROP' <<<"$(iptables -S FORWARD 2>/dev/null)"; then
     say "note: iptables FORWARD drops by default and sees bridged traffic: nodes may not reach each other (allow $BRIDGE in FORWARD)"
   fi
 }
@@ -305,9 +318,323 @@ make_pki() {
   "$SPARKCTL" pki issue --dir "$DIR/pki" --client admin --role admin >/dev/null
 }
 
-# start_agent I: starts node I's agent in the background and records it.
-# Room for more per-node services (sshd in the node's namespace): start them beside this one,
-# record them as `proc` lines, and `down` stops them like the agents.
+# ---------------------------------------------------------------------------------------------
+# SSH in the nodes (netns mode): the host's sshd binary, one daemon per namespace, everything it
+# reads from the node's root or DIR. The cluster user is root (--netns runs as root): the agents
+# write root's keys and known_hosts under ROOT/root/.ssh, as on a Spark under /root/.ssh.
+
+# sshd_why_not: prints why this cluster gets no sshd (nothing when it gets one).
+sshd_why_not() {
+  if [[ $MODE != netns ]]; then
+    echo "loopback mode: the nodes share this host's network, so there is no address to serve ssh on"
+  elif [[ $SSHD == no ]]; then
+    echo "--no-sshd"
+  elif [[ ! -x $SSHD_BIN ]]; then
+    echo "$SSHD_BIN is not installed (apt-get install openssh-server, or set \$SF_LC_SSHD)"
+  elif ! command -v ssh-keygen >/dev/null; then
+    echo "ssh-keygen is not installed (apt-get install openssh-client)"
+  elif ! getent passwd sshd >/dev/null; then
+    echo "sshd's privilege separation user \"sshd\" does not exist on this host (openssh-server makes it)"
+  elif [[ ! $DIR =~ ^[A-Za-z0-9._/+@,:-]+$ ]]; then
+    # sshd_config has no quoting for every keyword that takes a path.
+    echo "--dir \"$DIR\" has characters sshd_config cannot hold (keep to letters, digits and ._/+@,:-)"
+  fi
+}
+
+# seed_ssh HOST ROOT: what openssh-server leaves on a fresh Spark, under the node's root: host
+# keys, an sshd_config that includes sshd_config.d/ (where the agent's hardening drop-in goes),
+# root in /etc/passwd with home /root, and root's ~/.ssh. A fixture's own files win.
+seed_ssh() {
+  local host=$1 root=$2 type
+  mkdir -p "$root/etc/ssh/sshd_config.d"
+  install -d -m 0700 "$root/root" "$root/root/.ssh"
+  touch "$root/root/.ssh/authorized_keys"
+  chmod 0600 "$root/root/.ssh/authorized_keys"
+  # ed25519 and ecdsa (RSA would take a second per node); ssh-keygen -A's file names.
+  for type in ed25519 ecdsa; do
+    [[ -e $root/etc/ssh/ssh_host_${type}_key ]] ||
+      ssh-keygen -q -t "$type" -N '' -C "root@$host" -f "$root/etc/ssh/ssh_host_${type}_key"
+  done
+  grep -q '^root:' "$root/etc/passwd" 2>/dev/null ||
+    echo 'root:x:0:0:root:/root:/bin/bash' >>"$root/etc/passwd"
+  # openssh-server is installed here (GetInfo looks for the binary under the root): the node's
+  # /usr/sbin/sshd is its sshd shim, so that a configuration check through it checks this node's.
+  mkdir -p "$root/usr/sbin"
+  if [[ ! -e $root/usr/sbin/sshd ]]; then
+    printf '#!/usr/bin/env bash\n# %s: /usr/sbin/sshd of %s (local cluster).\nexec %q "$@"\n' \
+      "the node's sshd shim" "$host" "$DIR/$host/tools/sshd" >"$root/usr/sbin/sshd"
+    chmod 0755 "$root/usr/sbin/sshd"
+  fi
+  [[ -e $root/etc/ssh/sshd_config ]] || cat >"$root/etc/ssh/sshd_config" <<EOF
+# $host's /etc/ssh/sshd_config: what Ubuntu's openssh-server ships, trimmed. This node's sshd
+# does not read it (its paths are the node's, not this host's): it reads $DIR/$host/sshd/sshd_config,
+# which includes the drop-ins of /etc/ssh/sshd_config.d/ from this root.
+Include /etc/ssh/sshd_config.d/*.conf
+KbdInteractiveAuthentication no
+UsePAM yes
+X11Forwarding yes
+PrintMotd no
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+}
+
+# write_sshd_config I: node I's namespace-only sshd_config, in DIR/<host>/sshd/.
+write_sshd_config() {
+  local i=$1 host root sshd_dir type
+  host=$(node_name "$i")
+  root="$DIR/$host/root"
+  sshd_dir="$DIR/$host/sshd"
+  mkdir -p "$sshd_dir"
+  {
+    cat <<EOF
+# sshd_config for the network namespace $host ONLY, written by deploy/local-cluster.sh up.
+# The namespace's sshd is this host's $SSHD_BIN; it reads this file, not the sandbox's
+# $root/etc/ssh/sshd_config (whose paths are the node's). From the sandbox it takes the host
+# keys, the drop-ins of etc/ssh/sshd_config.d (Include at the end: the agent's hardening goes
+# there) and root's authorized_keys. sshd keeps the first value it reads, so the lines before
+# the Include hold whatever a drop-in says: they keep this sshd on the namespace, in the
+# sandbox and off this host's accounts.
+ListenAddress $(node_ip "$i"):22
+EOF
+    for type in ed25519 ecdsa; do echo "HostKey $root/etc/ssh/ssh_host_${type}_key"; done
+    cat <<EOF
+PidFile $sshd_dir/sshd.pid
+# Users come from this host's /etc/passwd, where root's home (%h) is this host's /root: the
+# sandbox's file is named by its absolute path, and root (the cluster user) is the only login.
+AuthorizedKeysFile $root/root/.ssh/authorized_keys
+AllowUsers root
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+# The sandbox lives under a world-writable temporary directory, which StrictModes refuses.
+StrictModes no
+# No PAM: a login into a namespace opens no session with this host's logind or lastlog.
+UsePAM no
+Subsystem sftp internal-sftp
+Include $root/etc/ssh/sshd_config.d/*.conf
+EOF
+  } >"$sshd_dir/sshd_config"
+}
+
+# ns_sshd_pids HOST: the sshd processes in HOST's namespace.
+ns_sshd_pids() {
+  local p
+  for p in $(ip netns pids "$1" 2>/dev/null); do
+    [[ $(cat "/proc/$p/comm" 2>/dev/null) != sshd ]] || echo "$p"
+  done
+}
+
+# start_sshd I: starts node I's sshd (it daemonizes), records it once its pid file names it
+# (sshd writes that after it listens) and checks, bounded, that it listens.
+start_sshd() {
+  local i=$1 host sshd_dir pid start deadline rc=0
+  host=$(node_name "$i")
+  sshd_dir="$DIR/$host/sshd"
+  # The privilege separation directory openssh-server's tmpfiles.d makes at boot.
+  mkdir -p /run/sshd
+  rm -f "$sshd_dir/sshd.pid"
+  local -a cmd=(ip netns exec "$host")
+  # Its own UTS namespace named after the node, so that `ssh spark-002 hostname` says spark-002.
+  # shellcheck disable=SC2016  # expanded by that sh
+  command -v unshare >/dev/null &&
+    cmd+=(unshare --uts -- /bin/sh -c 'echo "$0" >/proc/sys/kernel/hostname && exec "$@"' "$host")
+  cmd+=("$SSHD_BIN" -f "$sshd_dir/sshd_config" -E "$sshd_dir/sshd.log")
+  "${cmd[@]}" </dev/null >>"$sshd_dir/sshd.log" 2>&1 9>&- || rc=$?
+  ((rc == 0)) || fail_node "$host" "sshd exited with status $rc" "$sshd_dir/sshd.log"
+  deadline=$((SECONDS + READY_TIMEOUT_S))
+  until [[ -s $sshd_dir/sshd.pid ]]; do
+    [[ -n $(ns_sshd_pids "$host") ]] || fail_node "$host" "sshd exited before it listened" "$sshd_dir/sshd.log"
+    ((SECONDS < deadline)) || fail_node "$host" "sshd wrote no pid file in ${READY_TIMEOUT_S}s" "$sshd_dir/sshd.log"
+    sleep 0.05
+  done
+  pid=$(tr -d '[:space:]' <"$sshd_dir/sshd.pid")
+  start=$(proc_start_time "$pid") || fail_node "$host" "sshd (pid $pid) is gone" "$sshd_dir/sshd.log"
+  state_add proc "$pid" "$start" "$host" sshd
+  command -v ss >/dev/null || return 0
+  until grep -q LISTEN <<<"$(ip netns exec "$host" ss -Htln "src $(node_ip "$i") and sport = :22")"; do
+    ((SECONDS < deadline)) || fail_node "$host" "sshd (pid $pid) not listening on $(node_ip "$i"):22" "$sshd_dir/sshd.log"
+    sleep 0.05
+  done
+}
+
+# The one line about ssh in `up`'s summary.
+ssh_summary() {
+  if [[ -n $SSHD_WHY ]]; then
+    echo "ssh:     no sshd in the nodes ($SSHD_WHY)"
+  else
+    echo "ssh:     a real sshd in every namespace on port 22 (config DIR/<node>/sshd/sshd_config), user root, keys and known_hosts under ROOT/root/.ssh"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tool shims: DIR/<host>/tools is the agent's --tool-path, searched before PATH, so `systemctl
+# reload ssh`, `sshd -t`, `netplan apply`, `exportfs -ra` and `mount` reach these scripts and
+# never this host's services. Each records its arguments in DIR/<host>/tools.log.
+
+# shim_header NAME I: a shim's first lines: what it is, node I's settings (quoted), the log.
+shim_header() {
+  local name=$1 i=$2 host config="" why
+  host=$(node_name "$i")
+  why=$SSHD_WHY
+  [[ -n $why ]] || config="$DIR/$host/sshd/sshd_config"
+  printf '#!/usr/bin/env bash\n'
+  printf '# %s for %s of the local cluster in %q, written by deploy/local-cluster.sh up.\n' \
+    "$name" "$host" "$DIR"
+  printf '# The agent finds it first on its --tool-path; it never touches this host.\n'
+  printf 'set -uo pipefail\n'
+  printf 'NODE=%q\nSSHD=%q\nSSHD_CONFIG=%q\nSSHD_PID_FILE=%q\nNO_SSHD_WHY=%q\nTOOLS_LOG=%q\n' \
+    "$host" "$SSHD_BIN" "$config" "$DIR/$host/sshd/sshd.pid" "$why" "$DIR/$host/tools.log"
+  cat <<'EOF'
+{ printf '%(%Y-%m-%dT%H:%M:%S)T %s' -1 "${0##*/}"; printf ' %q' "$@"; echo; } >>"$TOOLS_LOG"
+EOF
+}
+
+# The systemctl shim's body: ssh.service is the namespace's sshd; nfs-server is scripted.
+systemctl_shim_body() {
+  cat <<'EOF'
+# sshd_pid: prints the pid of this node's sshd: the one in its pid file, if it runs this config
+# (the listener's title, which replaces its argv, still holds its command line).
+sshd_pid() {
+  local pid cmdline
+  [[ -n $SSHD_CONFIG && -s $SSHD_PID_FILE ]] || return 1
+  pid=$(tr -d '[:space:]' <"$SSHD_PID_FILE")
+  [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == sshd ]] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ "$cmdline " == *" -f $SSHD_CONFIG "* ]] || return 1
+  echo "$pid"
+}
+
+# reload_sshd: what Debian's ssh.service does on reload (sshd -t, then SIGHUP); sshd then
+# re-executes itself and writes its pid file again once it listens, which is awaited.
+reload_sshd() {
+  local pid i
+  if [[ -z $SSHD_CONFIG ]]; then
+    echo "ssh.service is not active, cannot reload: no sshd runs in $NODE ($NO_SSHD_WHY)" >&2
+    exit 1
+  fi
+  if ! "$SSHD" -t -f "$SSHD_CONFIG"; then
+    echo "systemctl shim ($NODE): sshd -t -f $SSHD_CONFIG fails (above); sshd not reloaded" >&2
+    exit 1
+  fi
+  pid=$(sshd_pid) || {
+    echo "ssh.service is not active, cannot reload: the sshd of $NODE ($SSHD_PID_FILE) is not running" >&2
+    exit 1
+  }
+  rm -f "$SSHD_PID_FILE"
+  kill -HUP "$pid"
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $SSHD_PID_FILE ]] && exit 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then echo "$pid" >"$SSHD_PID_FILE"; fi
+  echo "systemctl shim ($NODE): sshd (pid $pid) did not come back within 5 s of SIGHUP; see its log next to $SSHD_PID_FILE" >&2
+  exit 1
+}
+
+args=()
+for arg in "$@"; do
+  case $arg in
+    -q | --quiet | --no-pager | --no-block | --no-ask-password | --system | --now) ;;
+    *) args+=("$arg") ;;
+  esac
+done
+verb=${args[0]:-}
+unit=${args[1]:-}
+unit=${unit%.service}
+if ((${#args[@]} == 1)) && [[ $verb == daemon-reload ]]; then exit 0; fi
+if ((${#args[@]} == 2)); then
+  case $unit:$verb in
+    ssh:reload | ssh:restart | ssh:reload-or-restart | ssh:try-reload-or-restart | \
+      sshd:reload | sshd:restart | sshd:reload-or-restart | sshd:try-reload-or-restart)
+      reload_sshd
+      ;;
+    ssh:is-active | sshd:is-active)
+      if sshd_pid >/dev/null; then echo active; exit 0; fi
+      echo inactive
+      exit 3
+      ;;
+    nfs-kernel-server:is-active | nfs-server:is-active) echo active; exit 0 ;;
+    nfs-kernel-server:is-enabled | nfs-server:is-enabled) echo enabled; exit 0 ;;
+    nfs-kernel-server:* | nfs-server:*)
+      case $verb in enable | start | restart | reload | reload-or-restart) exit 0 ;; esac
+      ;;
+  esac
+fi
+echo "systemctl shim ($NODE): unsupported: $*" >&2
+exit 1
+EOF
+}
+
+# The sshd shim's body: configuration checks (-t, -T) of the node's sshd; nothing else.
+sshd_shim_body() {
+  cat <<'EOF'
+args=()
+check=no
+while (($#)); do
+  case $1 in
+    # Whatever file the caller names, the node's sshd reads SSHD_CONFIG (which includes the
+    # sandbox's drop-ins): that is the configuration to check.
+    -f) shift; (($#)) && shift ;;
+    -f?*) shift ;;
+    -V) exec "$SSHD" -V ;;
+    -t | -T) check=yes; args+=("$1"); shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+if [[ -z $SSHD_CONFIG ]]; then
+  echo "sshd shim ($NODE): no sshd in this node ($NO_SSHD_WHY)" >&2
+  exit 1
+fi
+if [[ $check != yes ]]; then
+  echo "sshd shim ($NODE): only -t and -T here; this node's sshd is started by local-cluster.sh" >&2
+  exit 1
+fi
+exec "$SSHD" "${args[@]}" -f "$SSHD_CONFIG"
+EOF
+}
+
+# write_shims I: node I's tools/ (its --tool-path).
+write_shims() {
+  local i=$1 tools name
+  tools="$DIR/$(node_name "$i")/tools"
+  mkdir -p "$tools"
+  {
+    shim_header "systemctl shim" "$i"
+    systemctl_shim_body
+  } >"$tools/systemctl"
+  {
+    shim_header "sshd shim" "$i"
+    sshd_shim_body
+  } >"$tools/sshd"
+  {
+    shim_header "netplan shim (scripted: the namespace's addresses are set by local-cluster.sh)" "$i"
+    cat <<'EOF'
+for arg in "$@"; do
+  case $arg in
+    -*) ;;
+    apply | generate | try) exit 0 ;;
+    *) break ;;
+  esac
+done
+echo "netplan shim ($NODE): unsupported: $*" >&2
+exit 1
+EOF
+  } >"$tools/netplan"
+  for name in exportfs mount umount; do
+    {
+      shim_header "$name shim (scripted: records its arguments and succeeds)" "$i"
+      echo "exit 0"
+    } >"$tools/$name"
+  done
+  chmod 0755 "$tools"/*
+}
+
+# ---------------------------------------------------------------------------------------------
+# Agents
+
+# start_agent I: starts node I's agent in the background and records it as a `proc` line
+# (`down` stops every one of those: agents and sshds).
 start_agent() {
   local i=$1 host node_dir listen pid start
   host=$(node_name "$i")
@@ -328,9 +655,10 @@ start_agent() {
   echo "$pid" >"$node_dir/agent.pid"
 }
 
-# fail_node HOST WHY: the agent's log tail, then fail (the EXIT trap cleans up).
+# fail_node HOST WHY [LOG]: the log's tail (default the agent's), then fail (the EXIT trap
+# cleans up).
 fail_node() {
-  local host=$1 why=$2 log="$DIR/$1/agent.log"
+  local host=$1 why=$2 log=${3:-$DIR/$1/agent.log}
   if [[ -s $log ]]; then
     say "$host: $why; the last lines of $log:"
     tail -n 20 "$log" | sed 's/^/    /' >&2 || true
@@ -424,6 +752,8 @@ print_summary() {
   else
     echo "sandbox: no hardware fixture; os-release, kernel, uptime copied from this host"
   fi
+  ssh_summary
+  echo "tools:   systemctl, sshd, netplan, exportfs, mount, umount shims on each agent's --tool-path (DIR/<node>/tools; calls in DIR/<node>/tools.log)"
   echo "config:  $DIR/cluster.yaml"
   echo "try:     ${SPARKCTL} -c $DIR/cluster.yaml status"
   echo "stop:    $0 down --dir $DIR"
@@ -469,10 +799,23 @@ cmd_up() {
 
   say "bringing up $NODES nodes ($MODE) in $DIR"
   [[ $MODE == netns ]] && make_network
+  SSHD_WHY=$(sshd_why_not)
+  if [[ -n $SSHD_WHY ]]; then
+    state_add nosshd "$SSHD_WHY"
+    [[ $MODE != netns ]] || say "no sshd in the nodes: $SSHD_WHY"
+  fi
   for ((i = 1; i <= NODES; i++)); do
-    mkdir -p "$DIR/$(node_name "$i")/tools" # --tool-path: the shims for systemctl & co go here
     seed_root "$(node_name "$i")" "$DIR/$(node_name "$i")/root"
+    write_shims "$i"
+    if [[ -z $SSHD_WHY ]]; then
+      seed_ssh "$(node_name "$i")" "$DIR/$(node_name "$i")/root"
+      write_sshd_config "$i"
+    fi
   done
+  # Before the agents, so that a failing agent shows that `down` stops the sshds too.
+  if [[ -z $SSHD_WHY ]]; then
+    for ((i = 1; i <= NODES; i++)); do start_sshd "$i"; done
+  fi
   make_pki
   for ((i = 1; i <= NODES; i++)); do start_agent "$i"; done
   for ((i = 1; i <= NODES; i++)); do wait_ready "$i"; done
@@ -521,7 +864,8 @@ teardown() {
     ip link delete "$bridge" || ok=no
   done <<<"$(state_get bridge)"
   [[ $ok == yes ]] || return 1
-  rm -f "$STATE" "$DIR"/spark-[0-9][0-9][0-9]/agent.pid "$DIR"/spark-[0-9][0-9][0-9]/agent.port
+  rm -f "$STATE" "$DIR"/spark-[0-9][0-9][0-9]/agent.pid "$DIR"/spark-[0-9][0-9][0-9]/agent.port \
+    "$DIR"/spark-[0-9][0-9][0-9]/sshd/sshd.pid
 }
 
 cmd_down() {
@@ -555,9 +899,14 @@ cmd_status() {
     total=$((total + 1))
     if proc_alive "$pid" "$start"; then state=running; else state=GONE; missing=$((missing + 1)); fi
     local port=""
-    [[ ! -s $DIR/$host/agent.port ]] || port=$(tr -d '[:space:]' <"$DIR/$host/agent.port")
+    if [[ $what == sshd ]]; then
+      port=22
+    elif [[ -s $DIR/$host/agent.port ]]; then
+      port=$(tr -d '[:space:]' <"$DIR/$host/agent.port")
+    fi
     printf '  %-10s %-6s pid %-8s %-8s port %s\n' "$host" "$what" "$pid" "$state" "${port:--}"
   done <<<"$(state_get proc)"
+  [[ -z $(state_get nosshd) ]] || echo "  sshd not started: $(state_get nosshd)"
   while read -r ns; do
     [[ -n $ns ]] || continue
     total=$((total + 1))
@@ -588,6 +937,8 @@ main() {
   MODE=""
   FIXTURE=""
   PURGE=no
+  SSHD=yes
+  SSHD_WHY=""
   while (($#)); do
     case $1 in
       --nodes) NODES=${2:?--nodes needs a number}; shift 2 ;;
@@ -599,6 +950,7 @@ main() {
       --fixture) FIXTURE=${2:?--fixture needs a directory}; shift 2 ;;
       --fixture=*) FIXTURE=${1#*=}; shift ;;
       --purge) PURGE=yes; shift ;;
+      --no-sshd) SSHD=no; shift ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown argument \"$1\"" ;;
     esac

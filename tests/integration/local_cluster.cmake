@@ -22,3 +22,15 @@ set_tests_properties(local_cluster_netns PROPERTIES
   TIMEOUT 300
   RESOURCE_LOCK sparkfleet_netns
   ENVIRONMENT "${_sparkfleet_local_cluster_env}")
+
+# The sshd local-cluster.sh runs in every node's namespace (configured from the node's root) and
+# the tool shims on the agents' --tool-path. Needs root, iproute2, ssh, ssh-keygen, ss and sshd;
+# exits 77 (skipped) without them.
+add_test(NAME local_cluster_sshd
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/local_cluster_sshd_test.sh)
+set_tests_properties(local_cluster_sshd PROPERTIES
+  LABELS netns
+  SKIP_RETURN_CODE 77
+  TIMEOUT 300
+  RESOURCE_LOCK sparkfleet_netns
+  ENVIRONMENT "${_sparkfleet_local_cluster_env}")

@@ -9,8 +9,10 @@
 #
 #   nh_require_netns                 exit 77 unless root with iproute2 and namespaces
 #   nh_require_programs PROG...      exit 77 naming the first program missing
-#   nh_up N                          N nodes spark-001..; sets NH_WORK (scratch), NH_DIR (the
-#                                    cluster's directory) and NH_CONFIG (its cluster.yaml)
+#   nh_up N [--sshd]                 N nodes spark-001..; sets NH_WORK (scratch), NH_DIR (the
+#                                    cluster's directory) and NH_CONFIG (its cluster.yaml); the
+#                                    nodes run no sshd (start one with nh_start_sshd) unless
+#                                    --sshd: then each runs local-cluster.sh's own
 #   nh_ip NODE / nh_root NODE        the node's address / its --root directory
 #   nh_sparkctl ARGS...              sparkctl -c $NH_CONFIG ARGS...
 #   nh_agent_call NODE METHOD [JSON] one NodeAgent call; prints the reply JSON
@@ -70,6 +72,8 @@ nh_cleanup() {
 
 nh_up() {
   local nodes=$1 i ns
+  local -a up_args=(--no-sshd)
+  [[ ${2:-} != --sshd ]] || up_args=()
   for ((i = 1; i <= nodes; i++)); do
     ns=$(printf 'spark-%03d' "$i")
     if ip netns list | awk -v n="$ns" '$1 == n { found = 1 } END { exit !found }'; then
@@ -82,7 +86,7 @@ nh_up() {
   trap nh_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  "$NH_LOCAL_CLUSTER" up --netns --nodes "$nodes" --dir "$NH_DIR" >"$NH_WORK/up.log" 2>&1 ||
+  "$NH_LOCAL_CLUSTER" up --netns --nodes "$nodes" --dir "$NH_DIR" "${up_args[@]}" >"$NH_WORK/up.log" 2>&1 ||
     nh_fail "local-cluster.sh up failed: $(tail -n 20 "$NH_WORK/up.log")"
 }
 
