@@ -230,11 +230,15 @@ absl::Status ParseNodes(const YamlField& value, ParseContext&, ClusterConfig* co
   return absl::OkStatus();
 }
 
+std::vector<std::string> Hostnames(const ClusterConfig& config) {
+  std::vector<std::string> hostnames;
+  for (const ClusterNode& node : config.nodes) hostnames.push_back(node.hostname);
+  return hostnames;
+}
+
 // After `nodes`: per-node overrides must name a node.
 absl::Status ParseNccl(const YamlField& value, ParseContext&, ClusterConfig* config) {
-  std::vector<std::string> hostnames;
-  for (const ClusterNode& node : config->nodes) hostnames.push_back(node.hostname);
-  return ParseNcclSection(value, hostnames, &config->nccl);
+  return ParseNcclSection(value, Hostnames(*config), &config->nccl);
 }
 
 // A positive number ("90", "0.5"); the message names the field and the value.
@@ -272,6 +276,19 @@ absl::Status ParseValidation(const YamlField& value, ParseContext&, ClusterConfi
   return absl::OkStatus();
 }
 
+absl::Status ParseSsh(const YamlField& value, ParseContext&, ClusterConfig* config) {
+  return ParseSshSection(value, &config->ssh);
+}
+
+// After `nodes`: link.nodes and nfs.server name nodes; addresses depend on their count.
+absl::Status ParseLink(const YamlField& value, ParseContext&, ClusterConfig* config) {
+  return ParseLinkSection(value, Hostnames(*config), &config->link);
+}
+
+absl::Status ParseNfs(const YamlField& value, ParseContext&, ClusterConfig* config) {
+  return ParseNfsSection(value, Hostnames(*config), &config->nfs);
+}
+
 // Parsed in this order, not the file's: `user` and `agent` set defaults for `nodes`.
 // A new section (nccl, validation, link, nfs, tailscale, ssh) is one row and one function.
 constexpr Section kSections[] = {
@@ -286,6 +303,9 @@ constexpr Section kSections[] = {
     {"nodes", &ParseNodes, true},
     {"nccl", &ParseNccl, false},
     {"validation", &ParseValidation, false},
+    {"ssh", &ParseSsh, false},
+    {"link", &ParseLink, false},
+    {"nfs", &ParseNfs, false},
 };
 
 // Plaintext gRPC never leaves the machine: refuse it when any agent is elsewhere.

@@ -10,6 +10,8 @@
 //     insecure: false    # plaintext; only when every node is on a loopback address
 //     tls: {ca: pki/ca.crt, cert: pki/admin.crt, key: pki/admin.key}
 //
+// and the sections of nccl_config.h (nccl) and cluster_config_setup.h (ssh, link, nfs).
+//
 // Relative paths are taken relative to the directory holding cluster.yaml, and a
 // leading "~" is the user's $HOME. The TAILSCALE_AUTH_KEY environment variable, when
 // set and not empty, replaces tailscale_auth_key; the key is a secret and no error
@@ -29,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/cluster_config_setup.h"
 #include "common/nccl_config.h"
 
 namespace sparkfleet {
@@ -77,6 +80,12 @@ struct ClusterConfig {
   NcclConfig nccl;
 
   ValidationThresholds validation;
+
+  // ssh:, link:, nfs: (see common/cluster_config_setup.h). link and nfs are off unless
+  // their section is present.
+  SshSettings ssh;
+  LinkSettings link;
+  NfsSettings nfs;
 
   // The first node's hostname ("" when there are no nodes).
   std::string primary_node() const;

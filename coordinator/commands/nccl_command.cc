@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "coordinator/cluster_session.h"
+#include "coordinator/recap.h"
 #include "coordinator/render.h"
 #include "coordinator/stream_fanout.h"
 
@@ -149,12 +150,6 @@ int RunNcclConf(CommandContext& context) {
   return FanOutExitCode(results);
 }
 
-std::string StepState(const std::optional<absl::Status>& status, bool changed) {
-  if (!status.has_value()) return "-";
-  if (!status->ok()) return "failed";
-  return changed ? "changed" : "ok";
-}
-
 std::string ProblemKind(v1::NcclConfProblemKind kind) {
   return absl::AsciiStrToLower(
       absl::StripPrefix(v1::NcclConfProblemKind_Name(kind), "NCCL_CONF_PROBLEM_KIND_"));
@@ -165,49 +160,30 @@ std::string ProblemKind(v1::NcclConfProblemKind kind) {
 std::string RenderNcclRecap(const std::vector<NcclNodeOutcome>& outcomes, bool show_diffs,
                             bool check) {
   bool with_install = !outcomes.empty() && outcomes.front().install.has_value();
-  std::vector<std::string> header = {"NODE"};
-  if (with_install) header.push_back("INSTALL");
-  for (const char* column : {"NCCL.CONF", "RESULT", "BACKUP"}) header.push_back(column);
-  Table table(header);
-  std::string errors;
-  std::string diffs;
-  int ok = 0, changed = 0, failed = 0;
+  Recap recap;
+  if (with_install) recap.steps.push_back("INSTALL");
+  recap.steps.push_back("NCCL.CONF");
   for (const NcclNodeOutcome& o : outcomes) {
-    std::vector<std::string> row = {o.node};
-    if (with_install) row.push_back(StepState(o.install, o.install_changed));
-    bool conf_changed = false;
-    std::string backup = "-";
-    if (o.install.has_value() && !o.install->ok()) {
-      absl::StrAppend(&errors, "  ", o.node, ": InstallNccl: ", OneLineError(*o.install), "\n");
-    }
-    if (!o.conf.has_value()) {
-      row.push_back("skipped");
-    } else if (!o.conf->status.ok()) {
-      row.push_back("failed");
-      absl::StrAppend(&errors, "  ", o.node, ": WriteNcclConf: ", OneLineError(o.conf->status),
-                      "\n");
-    } else {
-      for (const v1::ChangeReport& change : o.conf->reply.changes()) {
-        conf_changed = conf_changed || change.changed();
-        if (!change.backup_path().empty()) backup = change.backup_path();
-        if (show_diffs && !change.diff().empty()) {
-          absl::StrAppend(&diffs, "\n== ", o.node, ": ", change.path(), "\n", change.diff());
+    NodeRecap& node = recap.nodes.emplace_back();
+    node.node = o.node;
+    if (with_install) {
+      StepOutcome& install = node.steps.emplace_back();
+      if (o.install.has_value()) {
+        install = OutcomeOf("InstallNccl", *o.install, {}, /*unreachable=*/false);
+        if (install.state == StepState::kOk && o.install_changed) {
+          install.state = StepState::kChanged;
         }
       }
-      row.push_back(conf_changed ? "changed" : "ok");
     }
-    bool node_failed = Failed(o);
-    bool node_changed = !node_failed && (conf_changed || o.install_changed);
-    row.push_back(node_failed ? "failed" : (node_changed ? "changed" : "ok"));
-    row.push_back(backup);
-    table.AddRow(row);
-    (node_failed ? failed : node_changed ? changed : ok) += 1;
+    if (!o.conf.has_value()) {
+      node.steps.emplace_back().state = StepState::kSkipped;
+      continue;
+    }
+    node.steps.push_back(OutcomeOf("WriteNcclConf", o.conf->status,
+                                   {o.conf->reply.changes().begin(), o.conf->reply.changes().end()},
+                                   /*unreachable=*/false));
   }
-  std::string out = table.Render();
-  if (!errors.empty()) absl::StrAppend(&out, "\n", errors);
-  absl::StrAppend(&out, diffs, "\n", ok, " ok, ", changed, check ? " would change, " : " changed, ",
-                  failed, " failed", check ? " (check: nothing was changed)" : "", "\n");
-  return out;
+  return RenderRecap(recap, {show_diffs, check, /*backup_column=*/true});
 }
 
 std::string RenderNcclConfReport(const NodeResult<v1::ReadNcclConfReply>& result) {
