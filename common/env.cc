@@ -261,6 +261,35 @@ class RootedEnv final : public Env {
     return absl::OkStatus();
   }
 
+  absl::Status SetOwnerAndMode(absl::string_view path, mode_t mode, std::optional<uid_t> uid,
+                               std::optional<gid_t> gid) override {
+    // Lstat first: where openat2 is missing OpenInRoot resolves the final link itself.
+    absl::StatusOr<FileInfo> link = Lstat(path);
+    if (!link.ok()) return link.status();
+    FdCloser fd(OpenInRoot(path, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (fd.get() < 0 || fstat(fd.get(), &st) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("open ", path));
+    }
+    if (link->is_symlink || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path,
+                       " is a symlink or a special file; refusing to change its owner or "
+                       "mode; replace it with a regular file or directory"));
+    }
+    if ((uid || gid) && fchownat(fd.get(), "", uid.value_or(static_cast<uid_t>(-1)),
+                                 gid.value_or(static_cast<gid_t>(-1)), AT_EMPTY_PATH) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("chown ", path));
+    }
+    // fchmod refuses an O_PATH descriptor; its /proc link does not (glibc's fchmodat
+    // fallback does the same).
+    std::string proc = absl::StrCat("/proc/self/fd/", fd.get());
+    if (chmod(proc.c_str(), mode & 07777) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("chmod ", path));
+    }
+    return absl::OkStatus();
+  }
+
   std::string HostPath(absl::string_view path) const override {
     // Resolution failures (a symlink loop) fall back to the lexical path; the program
     // given it then reports the problem.

@@ -87,6 +87,15 @@ class Env {
   // Removes a file (not a directory). OK when it did not exist.
   [[nodiscard]] virtual absl::Status RemoveFile(absl::string_view path) = 0;
 
+  // Sets the permission bits of a regular file or directory and, when given, its owner
+  // and group (files a program made, a directory MakeDirs made). Does not follow a final
+  // symlink: FAILED_PRECONDITION when `path` is one, or is not a file or directory, since
+  // an agent running as root must never chown through a link a user planted in a
+  // directory the user owns (~/.ssh/id_ed25519 -> /etc/shadow).
+  [[nodiscard]] virtual absl::Status SetOwnerAndMode(absl::string_view path, mode_t mode,
+                                                     std::optional<uid_t> uid,
+                                                     std::optional<gid_t> gid) = 0;
+
   // The path on the machine running this process for node path `path`: what is
   // handed to programs the agent starts (their argv), so they act inside the root too.
   virtual std::string HostPath(absl::string_view path) const = 0;

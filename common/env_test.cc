@@ -355,6 +355,23 @@ TEST(RootedEnv, RemoveFileRemovesTheLinkNotItsTarget) {
   EXPECT_TRUE(env->Exists("/run/systemd/resolve/stub-resolv.conf"));
 }
 
+TEST(RootedEnv, SetOwnerAndModeChangesFilesAndDirectoriesButNotThroughLinks) {
+  TempRoot root;
+  root.Put("/home/nvidia/.ssh/id_ed25519", "key");
+  root.Put("/etc/shadow", "secret");
+  root.Link("/home/nvidia/.ssh/planted", "/etc/shadow");
+  std::unique_ptr<Env> env = NewRootedEnv(root.path());
+
+  ASSERT_TRUE(env->SetOwnerAndMode("/home/nvidia/.ssh", 0700, getuid(), getgid()).ok());
+  ASSERT_TRUE(env->SetOwnerAndMode("/home/nvidia/.ssh/id_ed25519", 0600, getuid(), {}).ok());
+  absl::Status planted = env->SetOwnerAndMode("/home/nvidia/.ssh/planted", 0666, {}, {});
+
+  EXPECT_EQ(env->Stat("/home/nvidia/.ssh")->mode & 07777, 0700u);
+  EXPECT_EQ(env->Stat("/home/nvidia/.ssh/id_ed25519")->mode & 07777, 0600u);
+  EXPECT_EQ(planted.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(env->Stat("/etc/shadow")->mode & 07777, 0666u);
+}
+
 TEST(RootedEnv, MissingFileIsNotFoundAndNamed) {
   TempRoot root;
   std::unique_ptr<Env> env = NewRootedEnv(root.path());

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/passwd.h"
 #include "common/validate.h"
 #include "node_agent/netcheck/run_each.h"
 
@@ -68,13 +69,9 @@ SshDiagnosis DiagnoseSshFailure(absl::string_view stderr_text) {
 }
 
 std::optional<std::string> HomeFromPasswd(absl::string_view passwd_text, absl::string_view user) {
-  for (absl::string_view line : absl::StrSplit(passwd_text, '\n')) {
-    std::vector<absl::string_view> fields = absl::StrSplit(line, ':');
-    if (fields.size() >= 7 && fields[0] == user && !fields[5].empty()) {
-      return std::string(fields[5]);
-    }
-  }
-  return std::nullopt;
+  std::optional<PasswdEntry> entry = FindPasswdEntry(passwd_text, user);
+  if (!entry) return std::nullopt;
+  return entry->home;
 }
 
 std::vector<std::string> SshArgv(const v1::SshTarget& target, const std::string& remote_user,
