@@ -4,12 +4,23 @@
 #include "common/validate.h"
 
 namespace sparkfleet {
+namespace {
+
+// The node's Tailscale address when it is a plain IP address, else "".
+std::string TailscaleAddressOf(const TailscaleAddresses& tailscale, const ClusterNode& node) {
+  auto it = tailscale.find(node.hostname);
+  if (it == tailscale.end() || !ValidateIpAddress(it->second).ok()) return "";
+  return it->second;
+}
+
+}  // namespace
 
 std::string PublicKeyPath(const std::string& private_key_path) {
   return private_key_path.empty() ? "" : private_key_path + ".pub";
 }
 
-v1::ClusterConfig ClusterConfigView(const ClusterConfig& config) {
+v1::ClusterConfig ClusterConfigView(const ClusterConfig& config,
+                                    const TailscaleAddresses& tailscale) {
   v1::ClusterConfig view;
   view.set_cluster_name(config.cluster_name);
   for (const ClusterNode& node : config.nodes) {
@@ -18,6 +29,9 @@ v1::ClusterConfig ClusterConfigView(const ClusterConfig& config) {
     out->set_ip(node.ip);
     out->set_user(node.user);
     out->set_port(node.port);
+    std::string address = TailscaleAddressOf(tailscale, node);
+    out->set_tailscale_ip(address);
+    if (!address.empty()) (*view.mutable_tailscale_ip())[node.hostname] = address;
   }
   view.mutable_ssh_keys()->set_private_key_path(config.ssh_key_path);
   view.mutable_ssh_keys()->set_public_key_path(PublicKeyPath(config.ssh_key_path));
@@ -29,11 +43,11 @@ v1::ClusterConfig ClusterConfigView(const ClusterConfig& config) {
 }
 
 v1::GetConnectionInfoReply ConnectionView(const ClusterConfig& config,
-                                          const std::vector<ClusterNode>& nodes,
-                                          bool use_tailscale) {
+                                          const std::vector<ClusterNode>& nodes, bool use_tailscale,
+                                          const TailscaleAddresses& tailscale) {
   v1::GetConnectionInfoReply reply;
   for (const ClusterNode& node : nodes) {
-    std::string tailscale_address;  // learnt from the agents once Tailscale is set up
+    std::string tailscale_address = TailscaleAddressOf(tailscale, node);
     if (use_tailscale && tailscale_address.empty()) continue;
     v1::NodeConnection* out = reply.add_nodes();
     out->set_node(node.hostname);
@@ -53,14 +67,34 @@ v1::GetConnectionInfoReply ConnectionView(const ClusterConfig& config,
   return reply;
 }
 
-v1::GetEndpointsReply EndpointsView(const std::vector<ClusterNode>& nodes) {
+v1::GetEndpointsReply EndpointsView(const std::vector<ClusterNode>& nodes,
+                                    const TailscaleAddresses& tailscale) {
   v1::GetEndpointsReply reply;
   for (const ClusterNode& node : nodes) {
     v1::NodeEndpoint* out = reply.add_nodes();
     out->set_node(node.hostname);
     out->set_agent_endpoint(FormatHostPort(node.ip, node.port));
+    std::string address = TailscaleAddressOf(tailscale, node);
+    if (address.empty()) continue;
+    out->set_tailscale_ip(address);
+    out->set_tailscale_agent_endpoint(FormatHostPort(address, node.port));
   }
   return reply;
+}
+
+std::string SshConfigSnippet(const ClusterConfig& config,
+                             const v1::GetConnectionInfoReply& connection, bool tailscale) {
+  std::string out = absl::StrCat("# ssh_config for cluster ", config.cluster_name,
+                                 tailscale ? " over Tailscale" : "", ", written by sparkctl\n");
+  for (const v1::NodeConnection& node : connection.nodes()) {
+    absl::StrAppend(&out, "Host ", node.node(), tailscale ? "-ts" : "", "\n  HostName ",
+                    tailscale ? node.tailscale_address() : node.address(), "\n  User ", node.user(),
+                    "\n  Port ", node.ssh_port(), "\n");
+    if (!node.identity_file().empty()) {
+      absl::StrAppend(&out, "  IdentityFile ", node.identity_file(), "\n  IdentitiesOnly yes\n");
+    }
+  }
+  return out;
 }
 
 std::string InventoryIni(const ClusterConfig& config) {

@@ -123,6 +123,54 @@ TEST(ConnectionView, TailscaleLeavesOutNodesWithoutAKnownTailnetAddress) {
   EXPECT_EQ(reply.nodes_size(), 0);
 }
 
+TEST(ConnectionView, TailscaleUsesTheRecordedTailnetAddress) {
+  ClusterConfig config = ThreeSparks();
+  TailscaleAddresses tailscale = {{"spark-002", "100.64.0.2"}, {"spark-003", "not-an-ip"}};
+
+  v1::GetConnectionInfoReply reply = ConnectionView(config, config.nodes, true, tailscale);
+
+  ASSERT_EQ(reply.nodes_size(), 1);
+  EXPECT_EQ(reply.nodes(0).node(), "spark-002");
+  EXPECT_EQ(reply.nodes(0).tailscale_address(), "100.64.0.2");
+  EXPECT_THAT(reply.nodes(0).ssh_argv(),
+              ElementsAre("ssh", "-i", "/home/admin/.ssh/cluster_ed25519", "nvidia@100.64.0.2"));
+}
+
+TEST(SshConfigSnippet, HasOneHostEntryPerNodeForTheTailnet) {
+  ClusterConfig config = ThreeSparks();
+  TailscaleAddresses tailscale = {{"spark-001", "100.64.0.1"}, {"spark-002", "100.64.0.2"}};
+
+  std::string snippet =
+      SshConfigSnippet(config, ConnectionView(config, config.nodes, true, tailscale), true);
+
+  EXPECT_EQ(snippet,
+            "# ssh_config for cluster lab over Tailscale, written by sparkctl\n"
+            "Host spark-001-ts\n  HostName 100.64.0.1\n  User nvidia\n  Port 22\n"
+            "  IdentityFile /home/admin/.ssh/cluster_ed25519\n  IdentitiesOnly yes\n"
+            "Host spark-002-ts\n  HostName 100.64.0.2\n  User nvidia\n  Port 22\n"
+            "  IdentityFile /home/admin/.ssh/cluster_ed25519\n  IdentitiesOnly yes\n");
+}
+
+TEST(EndpointsView, CarriesTheTailscaleAddressAndAgentEndpointWhenKnown) {
+  std::vector<ClusterNode> nodes = {Node("spark-001", "192.168.1.10"),
+                                    Node("spark-002", "192.168.1.11", 50152)};
+
+  v1::GetEndpointsReply reply = EndpointsView(nodes, {{"spark-002", "100.64.0.2"}});
+
+  EXPECT_EQ(reply.nodes(0).tailscale_ip(), "");
+  EXPECT_EQ(reply.nodes(0).tailscale_agent_endpoint(), "");
+  EXPECT_EQ(reply.nodes(1).tailscale_ip(), "100.64.0.2");
+  EXPECT_EQ(reply.nodes(1).tailscale_agent_endpoint(), "100.64.0.2:50152");
+}
+
+TEST(ClusterConfigView, MapsTheKnownTailscaleAddresses) {
+  v1::ClusterConfig view = ClusterConfigView(ThreeSparks(), {{"spark-001", "100.64.0.1"}});
+  EXPECT_EQ(view.tailscale_ip().at("spark-001"), "100.64.0.1");
+  EXPECT_EQ(view.tailscale_ip_size(), 1);
+  EXPECT_EQ(view.nodes(0).tailscale_ip(), "100.64.0.1");
+  EXPECT_EQ(view.nodes(1).tailscale_ip(), "");
+}
+
 TEST(EndpointsView, FormatsHostPortWithIpv6InBrackets) {
   std::vector<ClusterNode> nodes = {Node("spark-001", "192.168.1.10"),
                                     Node("spark-002", "fd00:10::2", 50152)};

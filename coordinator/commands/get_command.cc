@@ -6,18 +6,21 @@
 #include "coordinator/cluster_session.h"
 #include "coordinator/cluster_views.h"
 #include "coordinator/render.h"
+#include "coordinator/tailscale_record.h"
 
 namespace sparkfleet {
 namespace {
 
 constexpr const char* kViews[] = {"config", "ssh", "network", "nccl", "endpoints"};
 
-std::string NetworkJson(const ClusterConfig& config) {
+std::string NetworkJson(const ClusterConfig& config, const TailscaleAddresses& tailscale) {
   std::vector<std::string> nodes;
   for (const ClusterNode& node : config.nodes) {
-    nodes.push_back(absl::StrCat("{\"node\":", JsonQuote(node.hostname),
-                                 ",\"ip\":", JsonQuote(node.ip), ",\"agent_port\":", node.port,
-                                 ",\"tailscale_ip\":\"\"}"));
+    auto address = tailscale.find(node.hostname);
+    nodes.push_back(absl::StrCat(
+        "{\"node\":", JsonQuote(node.hostname), ",\"ip\":", JsonQuote(node.ip),
+        ",\"agent_port\":", node.port,
+        ",\"tailscale_ip\":", JsonQuote(address == tailscale.end() ? "" : address->second), "}"));
   }
   return absl::StrCat("{\"cluster_name\":", JsonQuote(config.cluster_name),
                       ",\"enable_tailscale\":", config.enable_tailscale ? "true" : "false",
@@ -46,21 +49,41 @@ std::string ShellQuoteForDisplay(const std::string& arg) {
 int RunGet(CommandContext& context, const std::string& view) {
   absl::StatusOr<ClusterConfig> config = LoadClusterConfig(context.globals.config_path);
   if (!config.ok()) return UsageError(context, config.status());
-  absl::StatusOr<std::string> json = ViewJson(*config, view);
+  absl::StatusOr<std::string> json =
+      ViewJson(*config, view, LoadTailscaleAddresses(context.globals.config_path, *config));
   if (!json.ok()) return UsageError(context, json.status());
   *context.out << *json << "\n";
   return kExitOk;
 }
 
-int RunConnect(CommandContext& context, const std::string& node_name) {
+struct ConnectFlags {
+  std::string node;
+  bool tailscale = false;   // --tailscale: through the tailnet address
+  bool ssh_config = false;  // --ssh-config: an ssh_config snippet (every node by default)
+};
+
+int RunConnect(CommandContext& context, const ConnectFlags& flags) {
   absl::StatusOr<ClusterConfig> config = LoadClusterConfig(context.globals.config_path);
   if (!config.ok()) return UsageError(context, config.status());
   std::vector<std::string> limit;
-  if (!node_name.empty()) limit.push_back(node_name);
+  if (!flags.node.empty()) limit.push_back(flags.node);
   absl::StatusOr<std::vector<ClusterNode>> nodes = SelectNodes(*config, limit);
   if (!nodes.ok()) return UsageError(context, nodes.status());
-  if (node_name.empty()) nodes->resize(1);  // the primary node
-  v1::GetConnectionInfoReply reply = ConnectionView(*config, *nodes, false);
+  if (flags.node.empty() && !flags.ssh_config) nodes->resize(1);  // the primary node
+  v1::GetConnectionInfoReply reply =
+      ConnectionView(*config, *nodes, flags.tailscale,
+                     LoadTailscaleAddresses(context.globals.config_path, *config));
+  if (flags.tailscale && reply.nodes_size() < static_cast<int>(nodes->size())) {
+    return UsageError(context,
+                      absl::FailedPreconditionError(absl::StrCat(
+                          "no Tailscale address is known for ",
+                          nodes->size() == 1 ? nodes->front().hostname : "every node",
+                          "; run `sparkctl tailscale` (or `sparkctl tailscale-status`) first")));
+  }
+  if (flags.ssh_config) {
+    *context.out << SshConfigSnippet(*config, reply, flags.tailscale);
+    return kExitOk;
+  }
   if (context.globals.json) {
     *context.out << MessageJson(reply, true) << "\n";
     return kExitOk;
@@ -77,8 +100,9 @@ int RunExport(CommandContext& context, const std::string& file) {
   absl::StatusOr<ClusterConfig> config = LoadClusterConfig(context.globals.config_path);
   if (!config.ok()) return UsageError(context, config.status());
   std::vector<std::string> parts;
+  TailscaleAddresses tailscale = LoadTailscaleAddresses(context.globals.config_path, *config);
   for (const char* view : kViews) {
-    parts.push_back(absl::StrCat(JsonQuote(view), ":", *ViewJson(*config, view)));
+    parts.push_back(absl::StrCat(JsonQuote(view), ":", *ViewJson(*config, view, tailscale)));
   }
   std::string document = absl::StrCat("{", absl::StrJoin(parts, ","), "}\n");
   std::unique_ptr<Env> env = NewRootedEnv("/");
@@ -93,12 +117,13 @@ int RunExport(CommandContext& context, const std::string& file) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ViewJson(const ClusterConfig& config, const std::string& view) {
-  if (view == "config") return MessageJson(ClusterConfigView(config));
-  if (view == "ssh") return MessageJson(ConnectionView(config, config.nodes, false));
-  if (view == "network") return NetworkJson(config);
+absl::StatusOr<std::string> ViewJson(const ClusterConfig& config, const std::string& view,
+                                     const TailscaleAddresses& tailscale) {
+  if (view == "config") return MessageJson(ClusterConfigView(config, tailscale));
+  if (view == "ssh") return MessageJson(ConnectionView(config, config.nodes, false, tailscale));
+  if (view == "network") return NetworkJson(config, tailscale);
   if (view == "nccl") return NcclJson(config);
-  if (view == "endpoints") return MessageJson(EndpointsView(config.nodes));
+  if (view == "endpoints") return MessageJson(EndpointsView(config.nodes, tailscale));
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown view \"", view, "\"; choose one of config, ssh, network, nccl, endpoints"));
 }
@@ -122,9 +147,15 @@ void RegisterGetCommands(CLI::App& app, CommandContext& context) {
       });
 
   CLI::App* connect = app.add_subcommand("connect", "Print the ssh command for a node");
-  auto node = std::make_shared<std::string>();
-  connect->add_option("node", *node, "node name (default: the primary node)");
-  connect->callback([&context, node] { context.exit_code = RunConnect(context, *node); });
+  auto connect_flags = std::make_shared<ConnectFlags>();
+  connect->add_option("node", connect_flags->node,
+                      "node name (default: the primary node; every node with --ssh-config)");
+  connect->add_flag("--tailscale", connect_flags->tailscale,
+                    "use the node's Tailscale address (recorded by `sparkctl tailscale`)");
+  connect->add_flag("--ssh-config", connect_flags->ssh_config,
+                    "print an ssh_config snippet (Host entries) instead of the command");
+  connect->callback(
+      [&context, connect_flags] { context.exit_code = RunConnect(context, *connect_flags); });
 
   CLI::App* exporter = app.add_subcommand("export", "Write every view into one JSON file");
   auto file = std::make_shared<std::string>();

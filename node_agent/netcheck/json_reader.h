@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -52,6 +53,12 @@ class JsonValue {
 
   // Items of an array (empty for other kinds).
   const std::vector<JsonValue>& items() const { return items_; }
+  // Members of an object as (key, value), in document order (empty for other kinds).
+  std::vector<std::pair<absl::string_view, const JsonValue*>> members() const {
+    std::vector<std::pair<absl::string_view, const JsonValue*>> out;
+    for (size_t i = 0; i < keys_.size(); ++i) out.emplace_back(keys_[i], &member_values_[i]);
+    return out;
+  }
 
  private:
   friend class JsonParser;

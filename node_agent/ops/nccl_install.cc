@@ -10,8 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "node_agent/info/os_release.h"
+#include "node_agent/ops/install_steps.h"
 
 namespace sparkfleet {
 namespace {
@@ -32,17 +32,21 @@ bool OnlyChars(absl::string_view text, absl::string_view extra) {
   return true;
 }
 
-std::string Tail(absl::string_view text) {
-  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
-  size_t from = lines.size() > 3 ? lines.size() - 3 : 0;
-  return absl::StrJoin(lines.begin() + from, lines.end(), " | ");
-}
-
 class Installer {
  public:
   Installer(const NcclInstallNode& node, const v1::InstallNcclRequest& request,
             const InstallNcclEmit& emit, const std::function<bool()>& cancelled)
-      : node_(node), request_(request), emit_(emit), cancelled_(cancelled) {}
+      : node_(node),
+        request_(request),
+        emit_(emit),
+        steps_(
+            node.runner, node.node_name, "InstallNccl",
+            [&emit](v1::InstallStep step) {
+              v1::InstallNcclEvent event;
+              *event.mutable_step() = std::move(step);
+              emit(std::move(event));
+            },
+            cancelled) {}
 
   absl::Status Run() {
     return request_.method() == v1::NCCL_INSTALL_METHOD_SOURCE ? Source() : Apt();
@@ -50,52 +54,17 @@ class Installer {
 
  private:
   void Step(absl::string_view step, v1::InstallStepState state, absl::string_view message) {
-    v1::InstallNcclEvent event;
-    v1::InstallStep* s = event.mutable_step();
-    s->set_step(std::string(step));
-    s->set_state(state);
-    s->set_message(std::string(message));
-    s->set_elapsed_ms(absl::ToInt64Milliseconds(absl::Now() - start_));
-    emit_(std::move(event));
+    steps_.Step(step, state, message);
   }
-
   absl::Status Fail(absl::string_view step, absl::Status status) {
-    Step(step, v1::INSTALL_STEP_STATE_FAILED, status.message());
-    return status;
+    return steps_.Fail(step, std::move(status));
   }
-
-  // Runs `argv` for `step`; a program that could not start or did not succeed is an error
-  // of `code` naming the command and its last output.
   absl::Status Tool(absl::string_view step, const std::vector<std::string>& argv,
                     absl::Duration timeout, absl::StatusCode code) {
-    if (cancelled_()) return Fail(step, absl::CancelledError("InstallNccl was cancelled"));
-    std::string command = absl::StrJoin(argv, " ");
-    Step(step, v1::INSTALL_STEP_STATE_STARTED, absl::StrCat("running: ", command));
-    ProcessOptions options;
-    options.timeout = timeout;
-    options.env = {{"DEBIAN_FRONTEND", "noninteractive"}};
-    options.cancelled = cancelled_;
-    absl::StatusOr<ProcessResult> result = node_.runner.Run(argv, options);
-    if (!result.ok()) {
-      return Fail(step, absl::FailedPreconditionError(absl::StrCat("cannot run ", argv[0], " on ",
-                                                                   node_.node_name, ": ",
-                                                                   result.status().message())));
-    }
-    if (result->cancelled) return Fail(step, absl::CancelledError("InstallNccl was cancelled"));
-    if (!result->ok()) {
-      std::string output =
-          Tail(result->stderr_text.empty() ? result->stdout_text : result->stderr_text);
-      return Fail(step, absl::Status(code, absl::StrCat("`", command, "` failed on ",
-                                                        node_.node_name, " (", result->Describe(),
-                                                        ")", output.empty() ? "" : ": ", output)));
-    }
-    return absl::OkStatus();
+    return steps_.Tool(step, argv, timeout, code);
   }
 
-  absl::flat_hash_map<std::string, std::string> Packages() {
-    absl::StatusOr<std::string> text = node_.env.ReadFile("/var/lib/dpkg/status");
-    return text.ok() ? ParseDpkgStatus(*text) : absl::flat_hash_map<std::string, std::string>{};
-  }
+  absl::flat_hash_map<std::string, std::string> Packages() { return InstalledPackages(node_.env); }
 
   void Result(bool installed_now, const std::string& version) {
     NcclRuntime runtime = node_.locator.Find();
@@ -181,12 +150,7 @@ class Installer {
       return Fail("cuda-keyring", s);
     }
     std::string host_deb = node_.env.HostPath(deb);
-    std::vector<std::string> fetch = {"curl", "-fsSL", "--retry", "3", "--max-time",
-                                      "300",  "-o",    host_deb,  url};
-    if (!node_.runner.Find("curl").ok()) fetch = {"wget", "-q", "-T", "60", "-O", host_deb, url};
-    if (absl::Status s =
-            Tool("cuda-keyring", fetch, absl::Minutes(6), absl::StatusCode::kUnavailable);
-        !s.ok()) {
+    if (absl::Status s = steps_.Fetch("cuda-keyring", url, host_deb, absl::Minutes(5)); !s.ok()) {
       return s;
     }
     if (absl::Status s = Tool("cuda-keyring", {"dpkg", "-i", host_deb}, absl::Minutes(5),
@@ -302,8 +266,7 @@ class Installer {
   const NcclInstallNode& node_;
   const v1::InstallNcclRequest& request_;
   const InstallNcclEmit& emit_;
-  const std::function<bool()>& cancelled_;
-  const absl::Time start_ = absl::Now();
+  InstallSteps steps_;
   std::vector<v1::ChangeReport> changes_;
 };
 
