@@ -2,6 +2,7 @@
 // each subcommand lives in coordinator/commands/.
 #include "CLI/CLI.hpp"
 #include "common/process_setup.h"
+#include "coordinator/commands/bootstrap_command.h"
 #include "coordinator/commands/command.h"
 #include "coordinator/commands/get_command.h"
 #include "coordinator/commands/nccl_command.h"
@@ -9,7 +10,9 @@
 #include "coordinator/commands/pki_command.h"
 #include "coordinator/commands/probe_command.h"
 #include "coordinator/commands/serve_command.h"
+#include "coordinator/commands/setup_command.h"
 #include "coordinator/commands/status_command.h"
+#include "coordinator/commands/tailscale_command.h"
 #include "coordinator/commands/validate_command.h"
 
 int main(int argc, char** argv) {
@@ -36,6 +39,9 @@ int main(int argc, char** argv) {
   sparkfleet::RegisterValidateCommand(app, context);
   sparkfleet::RegisterNcclCommands(app, context);
   sparkfleet::RegisterNcclTestCommand(app, context);
+  sparkfleet::RegisterTailscaleCommands(app, context);
+  sparkfleet::RegisterBootstrapCommand(app, context);
+  sparkfleet::RegisterSetupCommands(app, context);
 
   try {
     app.parse(argc, argv);

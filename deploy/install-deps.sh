@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang clang-format
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev
-  libssl-dev libsystemd-dev libiperf-dev iperf3
+  libssl-dev libsystemd-dev libiperf-dev iperf3 perftest
   iproute2 iputils-ping openssh-server openssh-client procps jq
 )
 

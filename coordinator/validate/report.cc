@@ -1,5 +1,6 @@
 #include "coordinator/validate/report.h"
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -56,7 +57,10 @@ std::string MatrixTitle(v1::ValidateTest test, const ValidationReport& report) {
     case v1::VALIDATE_TEST_SSH:
       return "SSH: non-interactive login as the cluster user";
     case v1::VALIDATE_TEST_RDMA:
-      return "RDMA: ib_write_bw, Gb/s";
+      return absl::StrCat(
+          "RDMA: ib_write_bw, Gb/s summed over the cabled devices (both halves "
+          "of a Spark port), ",
+          std::max<uint32_t>(report.bandwidth_duration_s, 5), " s");
     default:
       return TestName(test);
   }
@@ -79,6 +83,22 @@ std::string Matrix(v1::ValidateTest test, const ValidationReport& report) {
     table.AddRow(row);
   }
   return absl::StrCat(MatrixTitle(test, report), "\n", table.Render());
+}
+
+// Each device pair of every RDMA check that measured; empty when none did.
+std::string RdmaLaneTable(const ValidationReport& report) {
+  Table table({"FROM", "TO", "DEVICE", "PEER DEVICE", "Gb/s"});
+  bool any = false;
+  for (const v1::CheckResult& check : report.checks) {
+    if (check.test() != v1::VALIDATE_TEST_RDMA) continue;
+    for (const v1::BandwidthLane& lane : check.bandwidth().lanes()) {
+      table.AddRow({check.source(), check.target(), lane.local_rdma_device(),
+                    lane.remote_rdma_device(),
+                    absl::StrFormat("%.2f", lane.bandwidth_bps() / 1e9)});
+      any = true;
+    }
+  }
+  return any ? absl::StrCat("RDMA per device\n", table.Render(), "\n") : "";
 }
 
 std::string GpuTable(const ValidationReport& report) {
@@ -146,6 +166,7 @@ std::string RenderValidationText(const ValidationReport& report) {
   std::string out;
   for (v1::ValidateTest test : report.tests) {
     absl::StrAppend(&out, Pairwise(test) ? Matrix(test, report) : GpuTable(report), "\n");
+    if (test == v1::VALIDATE_TEST_RDMA) absl::StrAppend(&out, RdmaLaneTable(report));
   }
   absl::StrAppend(&out, Problems(report));
   std::vector<std::string> names;

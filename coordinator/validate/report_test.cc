@@ -1,5 +1,7 @@
 #include "coordinator/validate/report.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -68,6 +70,34 @@ TEST(RenderValidationText, ListsEveryFailureWithItsReasonAndEndsWithTheVerdict) 
   EXPECT_THAT(text, HasSubstr("spark-001  skip  no NVIDIA GPU on spark-001"));
   EXPECT_THAT(text, HasSubstr("FAIL: 2 passed, 3 failed, 1 skipped (ping, bandwidth, gpu) in "
                               "2.0 s; thresholds: none (only unreachability fails)\n"));
+}
+
+TEST(RenderValidationText, RdmaShowsTheSumAndEachDevicePair) {
+  ValidationReport report;
+  report.nodes = {"spark-001", "spark-002"};
+  report.tests = {v1::VALIDATE_TEST_RDMA};
+  report.bandwidth_duration_s = 5;
+  v1::CheckResult check =
+      NewCheck(v1::VALIDATE_TEST_RDMA, "spark-001", "spark-002", "192.168.100.11");
+  v1::BandwidthResult rdma;
+  rdma.set_received_bps(189.94e9);
+  for (auto [device, bps] : {std::pair<const char*, double>{"rocep1s0f1", 92.61e9},
+                             std::pair<const char*, double>{"roceP2p1s0f1", 97.33e9}}) {
+    v1::BandwidthLane* lane = rdma.add_lanes();
+    lane->set_local_rdma_device(device);
+    lane->set_remote_rdma_device(device);
+    lane->set_bandwidth_bps(bps);
+  }
+  JudgeRdma(rdma, report.thresholds, check);
+  report.checks.push_back(check);
+  report.summary = Summarize(report.checks, absl::Seconds(6));
+  std::string text = RenderValidationText(report);
+  EXPECT_THAT(text, HasSubstr("RDMA: ib_write_bw, Gb/s summed over the cabled devices"));
+  EXPECT_THAT(text, HasSubstr("spark-001  -          189.94"));
+  EXPECT_THAT(text, HasSubstr("RDMA per device\n"
+                              "FROM       TO         DEVICE        PEER DEVICE   Gb/s\n"
+                              "spark-001  spark-002  rocep1s0f1    rocep1s0f1    92.61\n"
+                              "spark-001  spark-002  roceP2p1s0f1  roceP2p1s0f1  97.33\n"));
 }
 
 TEST(RenderValidationJson, EveryCheckNamesItsSourceAndTarget) {

@@ -7,87 +7,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "coordinator/validate/pair_schedule.h"
 #include "coordinator/validate/validation_input.h"
+#include "coordinator/validate/validation_runner.h"
 
 namespace sparkfleet {
-namespace {
-
-bool AgentUnreachable(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnavailable ||
-         status.code() == absl::StatusCode::kDeadlineExceeded;
-}
-
-class ValidationRunner {
- public:
-  ValidationRunner(AgentChannels& channels, const ValidationSetup& setup,
-                   const std::function<void(const v1::CheckResult&)>& on_check)
-      : channels_(channels),
-        setup_(setup),
-        on_check_(on_check),
-        n_(static_cast<int>(setup.nodes.size())),
-        address_(n_),
-        address_problem_(n_),
-        unreachable_(n_),
-        probes_(n_) {}
-
-  ValidationReport Run();
-
- private:
-  // One call per listed node, in parallel; results in `nodes` order.
-  template <typename Request, typename Reply>
-  std::vector<NodeResult<Reply>> Call(const std::vector<int>& nodes, absl::Duration timeout,
-                                      const std::string& label,
-                                      const std::function<Request(int)>& make_request,
-                                      const fanout_internal::StartCall<Request, Reply>& start) {
-    std::vector<ClusterNode> selected;
-    std::map<std::string, int> index;
-    for (int i : nodes) {
-      selected.push_back(setup_.nodes[i]);
-      index[setup_.nodes[i].hostname] = i;
-    }
-    FanOutOptions options;
-    options.timeout = timeout;
-    options.parallel = setup_.parallel;
-    options.progress_label = label;
-    std::vector<NodeResult<Reply>> results = FanOut<Request, Reply>(
-        channels_, selected, options,
-        [&](const ClusterNode& node) { return make_request(index[node.hostname]); }, start);
-    for (size_t k = 0; k < results.size(); ++k) {
-      if (AgentUnreachable(results[k].status)) unreachable_[nodes[k]] = results[k].status;
-    }
-    return results;
-  }
-
-  const std::string& Name(int i) const { return setup_.nodes[i].hostname; }
-  bool Cancelled() const { return setup_.cancelled && setup_.cancelled(); }
-  void Emit(v1::CheckResult check, absl::Duration duration);
-  v1::CheckResult PairCheck(v1::ValidateTest test, const NodePair& pair) const;
-  // FAILs the check when a node of the pair cannot take part; true when it did.
-  bool FailIfUnusable(v1::CheckResult& check, const NodePair& pair, bool needs_target_agent);
-
-  void RunProbes();
-  void ResolveAddresses();
-  std::map<int, std::vector<NodePair>> BySource(v1::ValidateTest test,
-                                                const std::vector<NodePair>& pairs);
-  void RunPing(const std::vector<NodePair>& pairs);
-  void RunSsh(const std::vector<NodePair>& pairs);
-  void RunBandwidth(const std::vector<NodePair>& pairs);
-  void RunBandwidthRound(const std::vector<NodePair>& round);
-  void RunRdma(const std::vector<NodePair>& pairs);
-  void RunGpu();
-
-  AgentChannels& channels_;
-  const ValidationSetup& setup_;
-  const std::function<void(const v1::CheckResult&)>& on_check_;
-  const int n_;
-  std::vector<std::string> address_;                      // per node: the address tests use
-  std::vector<std::string> address_problem_;              // per node: why it has none
-  std::vector<std::optional<absl::Status>> unreachable_;  // agent did not answer
-  std::vector<std::optional<absl::StatusOr<v1::ProbeReply>>> probes_;
-  std::vector<v1::CheckResult> checks_;
-};
+namespace validate_internal {
 
 void ValidationRunner::Emit(v1::CheckResult check, absl::Duration duration) {
   check.set_duration_ms(absl::ToInt64Milliseconds(duration));
@@ -251,122 +175,6 @@ void ValidationRunner::RunSsh(const std::vector<NodePair>& pairs) {
   }
 }
 
-void ValidationRunner::RunBandwidth(const std::vector<NodePair>& pairs) {
-  for (const std::vector<NodePair>& round : ScheduleRounds(pairs, n_)) {
-    if (Cancelled()) return;
-    std::vector<NodePair> usable;
-    for (const NodePair& pair : round) {
-      v1::CheckResult check = PairCheck(v1::VALIDATE_TEST_BANDWIDTH, pair);
-      if (FailIfUnusable(check, pair, /*needs_target_agent=*/true)) {
-        Emit(std::move(check), absl::ZeroDuration());
-      } else {
-        usable.push_back(pair);
-      }
-    }
-    if (!usable.empty()) RunBandwidthRound(usable);
-  }
-}
-
-void ValidationRunner::RunBandwidthRound(const std::vector<NodePair>& round) {
-  const uint32_t duration_s = setup_.request.bandwidth_duration_s() == 0
-                                  ? kValidateDefaultDurationS
-                                  : setup_.request.bandwidth_duration_s();
-  std::map<int, NodePair> by_receiver, by_sender;
-  std::vector<int> receivers;
-  for (const NodePair& pair : round) {
-    by_receiver[pair.to] = pair;
-    receivers.push_back(pair.to);
-  }
-  auto served = Call<v1::BandwidthServeRequest, v1::BandwidthServeReply>(
-      receivers, setup_.timeout, "validate: bandwidth servers",
-      [&](int receiver) {
-        v1::BandwidthServeRequest request;
-        request.set_tool(v1::BANDWIDTH_TOOL_IPERF3);
-        request.set_bind_address(address_[receiver]);
-        // The senders are asked once every server of the round answered.
-        request.set_accept_timeout_ms(
-            static_cast<uint32_t>(absl::ToInt64Milliseconds(2 * setup_.timeout)) + 5000);
-        return request;
-      },
-      [](auto* async, auto* ctx, auto* request, auto* reply, auto done) {
-        async->BandwidthServe(ctx, request, reply, std::move(done));
-      });
-  std::map<int, v1::BandwidthServeReply> servers;
-  std::vector<int> senders;
-  for (size_t k = 0; k < receivers.size(); ++k) {
-    const NodePair& pair = by_receiver[receivers[k]];
-    if (served[k].status.ok()) {
-      servers[pair.from] = served[k].reply;
-      by_sender[pair.from] = pair;
-      senders.push_back(pair.from);
-      continue;
-    }
-    v1::CheckResult check = PairCheck(v1::VALIDATE_TEST_BANDWIDTH, pair);
-    FailCheck(check, absl::StrCat("bandwidth server on ", Name(pair.to), " did not start"),
-              served[k].status);
-    Emit(std::move(check), served[k].duration);
-  }
-  auto tested = Call<v1::BandwidthTestRequest, v1::BandwidthResult>(
-      senders, setup_.timeout + absl::Seconds(duration_s), "validate: bandwidth",
-      [&](int sender) {
-        v1::BandwidthTestRequest request;
-        request.set_tool(v1::BANDWIDTH_TOOL_IPERF3);
-        *request.mutable_servers() = servers[sender].servers();
-        if (!setup_.request.interface().empty()) request.set_bind_address(address_[sender]);
-        request.set_duration_s(duration_s);
-        request.set_parallel_streams(setup_.request.parallel_streams());
-        return request;
-      },
-      [](auto* async, auto* ctx, auto* request, auto* reply, auto done) {
-        async->BandwidthTest(ctx, request, reply, std::move(done));
-      });
-  for (size_t k = 0; k < senders.size(); ++k) {
-    v1::CheckResult check = PairCheck(v1::VALIDATE_TEST_BANDWIDTH, by_sender[senders[k]]);
-    if (tested[k].status.ok()) {
-      JudgeBandwidth(tested[k].reply, setup_.thresholds, check);
-    } else {
-      FailCheck(check, absl::StrCat("bandwidth test from ", Name(senders[k]), " failed"),
-                tested[k].status);
-    }
-    Emit(std::move(check), tested[k].duration);
-  }
-}
-
-void ValidationRunner::RunRdma(const std::vector<NodePair>& pairs) {
-  auto devices = [&](int i) -> std::string {
-    std::vector<std::string> names;
-    for (const v1::RdmaDevice& d : (*probes_[i])->rdma_devices()) names.push_back(d.name());
-    return absl::StrJoin(names, ",");
-  };
-  for (const NodePair& pair : pairs) {
-    v1::CheckResult check = PairCheck(v1::VALIDATE_TEST_RDMA, pair);
-    std::vector<std::string> without;
-    bool probed = true;
-    for (int node : {pair.from, pair.to}) {
-      if (!(*probes_[node]).ok()) {
-        FailCheck(check, absl::StrCat("probe of ", Name(node), " failed"),
-                  (*probes_[node]).status());
-        probed = false;
-        break;
-      }
-      if ((*probes_[node])->rdma_devices().empty()) without.push_back(Name(node));
-    }
-    if (!probed) {
-      // FailCheck above said why.
-    } else if (!without.empty()) {
-      std::sort(without.begin(), without.end());
-      SkipCheck(check, absl::StrCat("no RDMA device on ", absl::StrJoin(without, " and ")));
-    } else {
-      SkipCheck(check,
-                absl::StrCat("RDMA bandwidth (ib_write_bw) is not implemented in sparkfleet ",
-                             SPARKFLEET_VERSION, "; ", Name(pair.from), " has ", devices(pair.from),
-                             ", ", Name(pair.to), " has ", devices(pair.to),
-                             ": run perftest's ib_write_bw by hand as NVIDIA's Spark guide does"));
-    }
-    Emit(std::move(check), absl::ZeroDuration());
-  }
-}
-
 void ValidationRunner::RunGpu() {
   for (int i = 0; i < n_; ++i) {
     v1::CheckResult check = NewCheck(v1::VALIDATE_TEST_GPU, Name(i), "", "");
@@ -403,19 +211,21 @@ ValidationReport ValidationRunner::Run() {
   // Cheap checks first: they find dead agents before the long bandwidth rounds.
   if (wants(v1::VALIDATE_TEST_PING) && !Cancelled()) RunPing(pairs);
   if (wants(v1::VALIDATE_TEST_SSH) && !Cancelled()) RunSsh(pairs);
-  if (wants(v1::VALIDATE_TEST_BANDWIDTH) && !Cancelled()) RunBandwidth(pairs);
-  if (wants(v1::VALIDATE_TEST_RDMA) && !Cancelled()) RunRdma(pairs);
+  if (wants(v1::VALIDATE_TEST_BANDWIDTH) && !Cancelled()) {
+    RunBandwidth(v1::VALIDATE_TEST_BANDWIDTH, pairs);
+  }
+  if (wants(v1::VALIDATE_TEST_RDMA) && !Cancelled()) RunBandwidth(v1::VALIDATE_TEST_RDMA, pairs);
   if (wants(v1::VALIDATE_TEST_GPU) && !Cancelled()) RunGpu();
   report.checks = std::move(checks_);
   report.summary = Summarize(report.checks, absl::Now() - start);
   return report;
 }
 
-}  // namespace
+}  // namespace validate_internal
 
 ValidationReport RunValidation(AgentChannels& channels, const ValidationSetup& setup,
                                const std::function<void(const v1::CheckResult&)>& on_check) {
-  return ValidationRunner(channels, setup, on_check).Run();
+  return validate_internal::ValidationRunner(channels, setup, on_check).Run();
 }
 
 }  // namespace sparkfleet

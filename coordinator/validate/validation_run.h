@@ -4,7 +4,8 @@
 // Order: a Probe of every node when an interface, GPU or RDMA check needs it; then
 // ping (every source at once, each pinging all its targets), ssh (likewise), bandwidth
 // (ScheduleRounds' rounds one after the other: BandwidthServe on the round's receivers,
-// then BandwidthTest on its senders), RDMA and GPU. Every agent call has the request's
+// then BandwidthTest on its senders), RDMA (the same rounds with ib_write_bw on the
+// cabled RDMA devices, rdma_lanes.h) and GPU. Every agent call has the request's
 // timeout, plus the test's own duration for long calls. A node whose agent did not
 // answer (UNAVAILABLE, DEADLINE_EXCEEDED) is not asked again in this run: its later
 // checks fail at once, saying so, so one dead node costs about one timeout per kind of
@@ -45,6 +46,8 @@ inline constexpr uint32_t kValidatePingIntervalMs = 200;
 inline constexpr uint32_t kValidatePingTimeoutMs = 1000;
 inline constexpr uint32_t kValidateSshConnectTimeoutS = 5;
 inline constexpr uint32_t kValidateDefaultDurationS = 5;
+// ib_write_bw's -D must exceed twice perftest's 2 s warm-up margin.
+inline constexpr uint32_t kValidateRdmaMinDurationS = 5;
 
 // Runs every selected check and returns the report; `on_check` (may be empty) sees each
 // check as soon as it is judged, on the calling thread.

@@ -104,6 +104,24 @@ void JudgeBandwidth(const v1::BandwidthResult& bandwidth, const Thresholds& thre
   check.set_verdict(v1::CHECK_VERDICT_PASS);
 }
 
+void JudgeRdma(const v1::BandwidthResult& rdma, const Thresholds& thresholds,
+               v1::CheckResult& check) {
+  *check.mutable_bandwidth() = rdma;
+  double gbps = rdma.received_bps() / 1e9;
+  if (thresholds.min_bandwidth_gbps.has_value() && gbps < *thresholds.min_bandwidth_gbps) {
+    std::vector<std::string> lanes;
+    for (const v1::BandwidthLane& lane : rdma.lanes()) {
+      lanes.push_back(
+          absl::StrFormat("%s %.2f", lane.local_rdma_device(), lane.bandwidth_bps() / 1e9));
+    }
+    FailCheck(check, absl::StrFormat("RDMA %.2f Gb/s (%s) %s is under min_bandwidth_gbps %g", gbps,
+                                     absl::StrJoin(lanes, " + "), Between(check),
+                                     *thresholds.min_bandwidth_gbps));
+    return;
+  }
+  check.set_verdict(v1::CHECK_VERDICT_PASS);
+}
+
 void JudgeSsh(const v1::SshCheckResult& ssh, const Thresholds& thresholds, v1::CheckResult& check) {
   *check.mutable_ssh() = ssh;
   if (ssh.outcome() == v1::SSH_CHECK_OUTCOME_OK) {

@@ -48,6 +48,10 @@ v1::CheckResult NewCheck(v1::ValidateTest test, const std::string& source,
 void JudgePing(const v1::PingResult& ping, const Thresholds& thresholds, v1::CheckResult& check);
 void JudgeBandwidth(const v1::BandwidthResult& bandwidth, const Thresholds& thresholds,
                     v1::CheckResult& check);
+// ib_write_bw: the sum of the lanes against min_bandwidth_gbps (shared with iperf3);
+// a failure lists each lane's figure.
+void JudgeRdma(const v1::BandwidthResult& rdma, const Thresholds& thresholds,
+               v1::CheckResult& check);
 void JudgeSsh(const v1::SshCheckResult& ssh, const Thresholds& thresholds, v1::CheckResult& check);
 // PASS with the GPU count; SKIPPED on a node without GPUs.
 void JudgeGpu(const v1::ProbeReply& probe, v1::CheckResult& check);

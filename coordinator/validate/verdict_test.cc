@@ -1,5 +1,7 @@
 #include "coordinator/validate/verdict.h"
 
+#include <utility>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -87,6 +89,31 @@ TEST(JudgeBandwidth, UnderMinimumFailsOtherwisePasses) {
   EXPECT_EQ(fail.verdict(), v1::CHECK_VERDICT_FAIL);
   EXPECT_THAT(fail.reason(), HasSubstr("9.50 Gb/s spark-001 -> spark-002 (10.0.0.2) is under "
                                        "min_bandwidth_gbps 10"));
+}
+
+TEST(JudgeRdma, SumOfBothHalvesIsJudgedAndAFailureListsEachHalf) {
+  v1::BandwidthResult result;
+  result.set_tool(v1::BANDWIDTH_TOOL_IB_WRITE_BW);
+  result.set_received_bps(21.4e9);
+  for (auto [device, bps] : {std::pair<const char*, double>{"rocep1s0f1", 12.1e9},
+                             std::pair<const char*, double>{"roceP2p1s0f1", 9.3e9}}) {
+    v1::BandwidthLane* lane = result.add_lanes();
+    lane->set_local_rdma_device(device);
+    lane->set_bandwidth_bps(bps);
+  }
+  Thresholds t;
+  t.min_bandwidth_gbps = 20;
+  v1::CheckResult pass = Check(v1::VALIDATE_TEST_RDMA);
+  JudgeRdma(result, t, pass);
+  EXPECT_EQ(pass.verdict(), v1::CHECK_VERDICT_PASS);
+  EXPECT_EQ(pass.bandwidth().lanes_size(), 2);
+  t.min_bandwidth_gbps = 150;
+  v1::CheckResult fail = Check(v1::VALIDATE_TEST_RDMA);
+  JudgeRdma(result, t, fail);
+  EXPECT_EQ(fail.verdict(), v1::CHECK_VERDICT_FAIL);
+  EXPECT_THAT(fail.reason(), HasSubstr("RDMA 21.40 Gb/s (rocep1s0f1 12.10 + roceP2p1s0f1 9.30) "
+                                       "spark-001 -> spark-002 (10.0.0.2) is under "
+                                       "min_bandwidth_gbps 150"));
 }
 
 TEST(JudgeSsh, RefusalFailsWhereTrustIsSetUpAndIsSkippedOtherwise) {

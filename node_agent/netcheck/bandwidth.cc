@@ -1,13 +1,7 @@
 #include "node_agent/netcheck/bandwidth.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -24,8 +18,6 @@ constexpr uint32_t kMaxStreams = 128;
 constexpr absl::Duration kMaxAcceptTimeout = absl::Seconds(600);
 // Time for iperf3 to connect, exchange parameters and results around the test itself.
 constexpr absl::Duration kIperf3Slack = absl::Seconds(20);
-constexpr absl::Duration kListenWait = absl::Seconds(5);
-constexpr int kPortTries = 3;
 
 absl::Status Invalid(absl::string_view message, absl::string_view field, absl::string_view detail) {
   return absl::InvalidArgumentError(absl::StrCat(message, ".", field, ": ", detail));
@@ -38,59 +30,9 @@ absl::Status CheckAddress(absl::string_view message, absl::string_view field,
                  absl::StrCat("\"", absl::CHexEscape(address), "\" is not an IP address"));
 }
 
-absl::Status RdmaNotBuilt(absl::string_view method) {
-  return absl::UnimplementedError(
-      absl::StrCat(method, " with ib_write_bw (RDMA) is not implemented in spark-agent ",
-                   SPARKFLEET_VERSION, "; only iperf3 (TCP) bandwidth is measured"));
-}
-
-// A socket address for `address`:`port`; false when `address` is not an IP literal.
-bool MakeSockaddr(const std::string& address, uint16_t port, sockaddr_storage& out,
-                  socklen_t& length) {
-  std::memset(&out, 0, sizeof out);
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out);
-  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    length = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out);
-  if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    length = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
-}
-
-// A port nobody uses on `address` now (the kernel's pick for port 0).
-absl::StatusOr<uint16_t> PickFreePort(const std::string& address) {
-  sockaddr_storage storage;
-  socklen_t length = 0;
-  if (!MakeSockaddr(address, 0, storage, length)) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", address, "\" is not an IP address"));
-  }
-  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  absl::StatusOr<uint16_t> port = absl::InternalError("unset");
-  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
-    int error = errno;
-    port = error == EADDRNOTAVAIL
-               ? absl::InvalidArgumentError(absl::StrCat(
-                     "BandwidthServeRequest.bind_address: ", address,
-                     " is not an address of this node (bind: ", std::strerror(error), ")"))
-               : absl::InternalError(absl::StrCat("bind ", address, ": ", std::strerror(error)));
-  } else if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    port = absl::InternalError(absl::StrCat("getsockname: ", std::strerror(errno)));
-  } else {
-    port =
-        ntohs(storage.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&storage)->sin_port
-                                           : reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
-  }
-  close(fd);
-  return port;
+// ib_write_bw requests are read by rdma_bandwidth.h; reaching here is the caller's slip.
+absl::Status NotIperf3(absl::string_view message) {
+  return Invalid(message, "tool", "ib_write_bw is not iperf3 (see rdma_bandwidth.h)");
 }
 
 // iperf3's own reason from its JSON "error", else its last stderr line, else how it ended.
@@ -110,7 +52,7 @@ std::string Iperf3Error(const ProcessResult& result) {
 absl::StatusOr<BandwidthTestOptions> BandwidthTestOptionsFromRequest(
     const v1::BandwidthTestRequest& request) {
   constexpr absl::string_view kMessage = "BandwidthTestRequest";
-  if (request.tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) return RdmaNotBuilt("BandwidthTest");
+  if (request.tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) return NotIperf3(kMessage);
   if (request.servers_size() != 1) {
     return Invalid(kMessage, "servers",
                    absl::StrCat("iperf3 takes exactly one server, got ", request.servers_size()));
@@ -228,7 +170,7 @@ absl::StatusOr<v1::BandwidthResult> RunBandwidthTest(ProcessRunner& runner,
 absl::StatusOr<BandwidthServeOptions> BandwidthServeOptionsFromRequest(
     const v1::BandwidthServeRequest& request) {
   constexpr absl::string_view kMessage = "BandwidthServeRequest";
-  if (request.tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) return RdmaNotBuilt("BandwidthServe");
+  if (request.tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) return NotIperf3(kMessage);
   if (absl::Status s = CheckAddress(kMessage, "bind_address", request.bind_address()); !s.ok()) {
     return s;
   }
@@ -253,118 +195,19 @@ std::vector<std::string> Iperf3ServerArgv(const std::string& address, uint16_t p
           "-B",     address, "-p", absl::StrCat(port), "--json"};
 }
 
-bool TcpPortListening(const std::string& address, uint16_t port) {
-  sockaddr_storage storage;
-  socklen_t length = 0;
-  if (!MakeSockaddr(address, port, storage, length)) return false;
-  int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  bool listening =
-      bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 && errno == EADDRINUSE;
-  close(fd);
-  return listening;
-}
-
-BandwidthServers::BandwidthServers(ProcessRunner& runner) : runner_(runner) {}
-
-BandwidthServers::~BandwidthServers() { Stop(); }
-
-absl::StatusOr<v1::BandwidthServer> BandwidthServers::Start(const BandwidthServeOptions& options) {
-  JoinFinished();
-  absl::Status last = absl::InternalError("no port tried");
-  for (int attempt = 0; attempt < kPortTries; ++attempt) {
-    if (stopping_) return absl::UnavailableError("spark-agent is shutting down");
-    absl::StatusOr<uint16_t> port = PickFreePort(options.bind_address);
-    if (!port.ok()) return port.status();
-    bool port_taken = false;
-    absl::StatusOr<v1::BandwidthServer> server = StartOnce(options, *port, port_taken);
-    // Someone else took the port between our pick and iperf3's bind: pick again.
-    if (server.ok() || !port_taken) return server;
-    last = server.status();
-  }
-  return last;
-}
-
-absl::StatusOr<v1::BandwidthServer> BandwidthServers::StartOnce(
-    const BandwidthServeOptions& options, uint16_t port, bool& port_taken) {
-  auto owned = std::make_unique<Server>();
-  Server* server = owned.get();
-  std::vector<std::string> argv =
-      Iperf3ServerArgv(options.bind_address, port, options.accept_timeout);
-  ProcessOptions process;
+absl::StatusOr<v1::BandwidthServer> StartIperf3Server(BandwidthServers& servers,
+                                                      const BandwidthServeOptions& options) {
+  BandwidthServerCommand command;
+  command.tool = "iperf3";
+  command.argv = [options](uint16_t port) {
+    return Iperf3ServerArgv(options.bind_address, port, options.accept_timeout);
+  };
   // Past iperf3's own idle timeout: a client that came may run the longest test.
-  process.timeout =
+  command.timeout =
       options.accept_timeout + absl::Seconds(kMaxBandwidthDurationS) + 2 * kIperf3Slack;
-  process.cancelled = [this] { return stopping_.load(); };
-  process.env = {{"LC_ALL", "C"}};
-  process.max_output_bytes = 1 << 20;
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::UnavailableError("spark-agent is shutting down");
-    server->thread = std::thread([this, server, argv, process] {
-      server->result = runner_.Run(argv, process);
-      server->finished.store(true, std::memory_order_release);
-    });
-    servers_.push_back(std::move(owned));
-  }
-  std::string where = FormatHostPort(options.bind_address, port);
-  absl::Time deadline = absl::Now() + kListenWait;
-  while (!TcpPortListening(options.bind_address, port)) {
-    if (server->finished.load(std::memory_order_acquire)) {
-      if (!server->result.ok()) return server->result.status();
-      std::string why = Iperf3Error(*server->result);
-      port_taken = absl::StrContains(why, "in use");
-      return absl::FailedPreconditionError(
-          absl::StrCat("iperf3 server on ", where, " exited before listening: ", why));
-    }
-    if (absl::Now() >= deadline) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("iperf3 server on ", where, " not listening after ",
-                       absl::FormatDuration(kListenWait), "; it is killed at its deadline"));
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  v1::BandwidthServer reply;
-  reply.set_address(options.bind_address);
-  reply.set_port(port);
-  return reply;
-}
-
-void BandwidthServers::JoinFinished() {
-  std::list<std::unique_ptr<Server>> done;
-  {
-    absl::MutexLock lock(&mu_);
-    for (auto it = servers_.begin(); it != servers_.end();) {
-      if ((*it)->finished.load(std::memory_order_acquire)) {
-        done.push_back(std::move(*it));
-        it = servers_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (const std::unique_ptr<Server>& server : done) server->thread.join();
-}
-
-void BandwidthServers::Stop() {
-  std::list<std::unique_ptr<Server>> all;
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    all.swap(servers_);
-  }
-  for (const std::unique_ptr<Server>& server : all) server->thread.join();
-}
-
-int BandwidthServers::running() {
-  absl::MutexLock lock(&mu_);
-  int count = 0;
-  for (const std::unique_ptr<Server>& server : servers_) {
-    count += !server->finished.load(std::memory_order_acquire);
-  }
-  return count;
+  command.error = Iperf3Error;
+  command.port_taken = [](absl::string_view why) { return absl::StrContains(why, "in use"); };
+  return servers.Start(options.bind_address, command);
 }
 
 }  // namespace sparkfleet

@@ -8,25 +8,21 @@
 // (`iperf3 -c ADDR -p PORT -t DURATION -P STREAMS [-R] [-B ADDR] --json`) and parses its
 // JSON. A server whose client never comes exits after its accept timeout (iperf3's
 // idle timeout), and is killed anyway after accept timeout + the longest test + slack;
-// every server still running is killed when the agent stops.
+// every server still running is killed when the agent stops (bandwidth_servers.h).
+// RDMA (ib_write_bw) is in rdma_bandwidth.h.
 #ifndef SPARKFLEET_NODE_AGENT_NETCHECK_BANDWIDTH_H_
 #define SPARKFLEET_NODE_AGENT_NETCHECK_BANDWIDTH_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <list>
-#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/process_runner.h"
+#include "node_agent/netcheck/bandwidth_servers.h"
 #include "sparkfleet/v1/agent.pb.h"
 
 namespace sparkfleet {
@@ -46,7 +42,7 @@ struct BandwidthTestOptions {
 // The client options of `request` with defaults (5 s, 1 stream). INVALID_ARGUMENT
 // naming the field for anything but exactly one server with an IP address and a port,
 // a bind address that is not an IP address, a duration over kMaxBandwidthDurationS or
-// more than 128 streams; UNIMPLEMENTED for ib_write_bw.
+// more than 128 streams or the ib_write_bw tool (rdma_bandwidth.h reads those).
 [[nodiscard]] absl::StatusOr<BandwidthTestOptions> BandwidthTestOptionsFromRequest(
     const v1::BandwidthTestRequest& request);
 
@@ -70,56 +66,18 @@ struct BandwidthServeOptions {
 };
 
 // The server options of `request` (accept timeout 0 = 30 s, at most 600 s);
-// INVALID_ARGUMENT for a bind address that is not an IP address, UNIMPLEMENTED for
-// ib_write_bw.
+// INVALID_ARGUMENT for a bind address that is not an IP address or the ib_write_bw
+// tool (rdma_bandwidth.h serves those).
 [[nodiscard]] absl::StatusOr<BandwidthServeOptions> BandwidthServeOptionsFromRequest(
     const v1::BandwidthServeRequest& request);
 
 std::vector<std::string> Iperf3ServerArgv(const std::string& address, uint16_t port,
                                           absl::Duration accept_timeout);
 
-// True when a TCP socket listens on address:port. Probes with a bind that has
-// SO_REUSEADDR, which fails only against a listener and never disturbs one.
-bool TcpPortListening(const std::string& address, uint16_t port);
-
-// The one-shot iperf3 servers of this agent. Each server is a child process owned by a
-// thread of this object; finished threads are joined at the next Start and the rest at
-// Stop. Thread-safe.
-class BandwidthServers {
- public:
-  explicit BandwidthServers(ProcessRunner& runner);
-  BandwidthServers(const BandwidthServers&) = delete;
-  BandwidthServers& operator=(const BandwidthServers&) = delete;
-  ~BandwidthServers();  // Stop()
-
-  // Starts a server on a free port of options.bind_address and returns once it
-  // listens. INVALID_ARGUMENT when the address is not one of this node's;
-  // FAILED_PRECONDITION with iperf3's words when the server could not start (iperf3
-  // missing: NOT_FOUND); UNAVAILABLE after Stop.
-  [[nodiscard]] absl::StatusOr<v1::BandwidthServer> Start(const BandwidthServeOptions& options);
-
-  // Kills every server still running and joins its thread; later Starts fail.
-  void Stop();
-
-  // Servers whose process has not ended yet.
-  int running();
-
- private:
-  struct Server {
-    std::thread thread;
-    std::atomic<bool> finished{false};
-    absl::StatusOr<ProcessResult> result = absl::UnknownError("still running");
-  };
-
-  absl::StatusOr<v1::BandwidthServer> StartOnce(const BandwidthServeOptions& options, uint16_t port,
-                                                bool& port_taken);
-  void JoinFinished() ABSL_LOCKS_EXCLUDED(mu_);
-
-  ProcessRunner& runner_;
-  std::atomic<bool> stopping_{false};
-  absl::Mutex mu_;
-  std::list<std::unique_ptr<Server>> servers_ ABSL_GUARDED_BY(mu_);
-};
+// Starts a one-shot iperf3 server on a free port of options.bind_address and returns
+// once it listens; errors as BandwidthServers::Start's, with iperf3's words.
+[[nodiscard]] absl::StatusOr<v1::BandwidthServer> StartIperf3Server(
+    BandwidthServers& servers, const BandwidthServeOptions& options);
 
 }  // namespace sparkfleet
 

@@ -3,7 +3,9 @@
 // dry run: compare the wanted content, owner and mode with what is there; write only
 // when something differs, atomically, keeping the previous version as a backup.
 //
-//   FileEdit edit{"/etc/hosts", new_text};
+//   FileEdit edit;
+//   edit.path = "/etc/hosts";
+//   edit.content = new_text;
 //   absl::StatusOr<v1::ChangeReport> change = ApplyFileEdit(env, edit, request.dry_run());
 //
 // A FileSnapshot taken before a risky change (sshd drop-in, netplan file) restores the

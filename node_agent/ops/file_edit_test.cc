@@ -12,6 +12,13 @@
 namespace sparkfleet {
 namespace {
 
+FileEdit Edit(const std::string& path, const std::string& content) {
+  FileEdit edit;
+  edit.path = path;
+  edit.content = content;
+  return edit;
+}
+
 class FileEditTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -29,7 +36,7 @@ class FileEditTest : public ::testing::Test {
 
 TEST_F(FileEditTest, DryRunShowsTheDiffAndWritesNothing) {
   ASSERT_TRUE(env_->WriteFileAtomic("/etc/hosts", "a\n", {}).ok());
-  absl::StatusOr<v1::ChangeReport> r = ApplyFileEdit(*env_, {"/etc/hosts", "a\nb\n"}, true);
+  absl::StatusOr<v1::ChangeReport> r = ApplyFileEdit(*env_, Edit("/etc/hosts", "a\nb\n"), true);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->changed());
   EXPECT_NE(r->diff().find("+b"), std::string::npos);
@@ -39,12 +46,12 @@ TEST_F(FileEditTest, DryRunShowsTheDiffAndWritesNothing) {
 
 TEST_F(FileEditTest, WritesWithBackupThenReportsNoChange) {
   ASSERT_TRUE(env_->WriteFileAtomic("/etc/hosts", "a\n", {}).ok());
-  absl::StatusOr<v1::ChangeReport> r = ApplyFileEdit(*env_, {"/etc/hosts", "b\n"}, false);
+  absl::StatusOr<v1::ChangeReport> r = ApplyFileEdit(*env_, Edit("/etc/hosts", "b\n"), false);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->changed());
   EXPECT_EQ(r->backup_path(), "/etc/hosts.sparkfleet.bak");
   EXPECT_EQ(*env_->ReadFile("/etc/hosts"), "b\n");
-  absl::StatusOr<v1::ChangeReport> again = ApplyFileEdit(*env_, {"/etc/hosts", "b\n"}, false);
+  absl::StatusOr<v1::ChangeReport> again = ApplyFileEdit(*env_, Edit("/etc/hosts", "b\n"), false);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->changed());
   EXPECT_TRUE(again->diff().empty());
@@ -52,7 +59,7 @@ TEST_F(FileEditTest, WritesWithBackupThenReportsNoChange) {
 
 TEST_F(FileEditTest, ModeAloneIsAChange) {
   ASSERT_TRUE(env_->WriteFileAtomic("/etc/key", "k\n", {}).ok());
-  FileEdit edit{"/etc/key", "k\n"};
+  FileEdit edit = Edit("/etc/key", "k\n");
   edit.options.mode = 0600;
   absl::StatusOr<v1::ChangeReport> r = ApplyFileEdit(*env_, edit, false);
   ASSERT_TRUE(r.ok());
@@ -61,7 +68,7 @@ TEST_F(FileEditTest, ModeAloneIsAChange) {
 }
 
 TEST_F(FileEditTest, RedactedDiffHidesTheContent) {
-  FileEdit edit{"/etc/secret", "tskey-auth-123\n"};
+  FileEdit edit = Edit("/etc/secret", "tskey-auth-123\n");
   edit.redact_diff = true;
   absl::StatusOr<v1::ChangeReport> r = ApplyFileEdit(*env_, edit, true);
   ASSERT_TRUE(r.ok());
@@ -70,7 +77,8 @@ TEST_F(FileEditTest, RedactedDiffHidesTheContent) {
 }
 
 TEST_F(FileEditTest, MissingDirectoryIsAPrecondition) {
-  absl::StatusOr<v1::ChangeReport> r = ApplyFileEdit(*env_, {"/etc/netplan/x.yaml", "x"}, false);
+  absl::StatusOr<v1::ChangeReport> r =
+      ApplyFileEdit(*env_, Edit("/etc/netplan/x.yaml", "x"), false);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(r.status().message().find("/etc/netplan"), std::string::npos);
 }

@@ -14,9 +14,17 @@
 #include "common/service_support.h"
 #include "node_agent/nccl/collective_run.h"
 #include "node_agent/netcheck/ping.h"
+#include "node_agent/netcheck/rdma_bandwidth.h"
+#include "node_agent/ops/hosts_file.h"
 #include "node_agent/ops/nccl_conf.h"
 #include "node_agent/ops/nccl_conf_reader.h"
 #include "node_agent/ops/nccl_install.h"
+#include "node_agent/ops/netplan_link.h"
+#include "node_agent/ops/nfs_share.h"
+#include "node_agent/ops/ssh_keys.h"
+#include "node_agent/ops/ssh_trust.h"
+#include "node_agent/ops/tailscale_install.h"
+#include "node_agent/ops/tailscale_up.h"
 #include "node_agent/probe/probe.h"
 
 namespace sparkfleet {
@@ -107,9 +115,14 @@ grpc::ServerUnaryReactor* NodeAgentService::GetDoctorFacts(grpc::CallbackServerC
 
 grpc::ServerUnaryReactor* NodeAgentService::GetTailscaleStatus(grpc::CallbackServerContext* context,
                                                                const v1::GetTailscaleStatusRequest*,
-                                                               v1::TailscaleStatus*) {
-  return Answer(context, "GetTailscaleStatus",
-                [] { return NotBuilt("GetTailscaleStatus", "reading `tailscale status --json`"); });
+                                                               v1::TailscaleStatus* reply) {
+  return Answer(context, "GetTailscaleStatus", [&] {
+    absl::StatusOr<v1::TailscaleStatus> status = sparkfleet::GetTailscaleStatus(
+        {env_, runner_, node_name_}, [context] { return context->IsCancelled(); });
+    if (!status.ok()) return status.status();
+    *reply = *std::move(status);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ReadNcclConf(grpc::CallbackServerContext* context,
@@ -151,9 +164,16 @@ grpc::ServerUnaryReactor* NodeAgentService::BandwidthServe(grpc::CallbackServerC
                                                            const v1::BandwidthServeRequest* request,
                                                            v1::BandwidthServeReply* reply) {
   return Answer(context, "BandwidthServe", [&] {
+    if (request->tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) {
+      absl::StatusOr<v1::BandwidthServeReply> served =
+          ServeIbWriteBw(env_, runner_, node_name_, *request, bandwidth_servers_);
+      if (!served.ok()) return served.status();
+      *reply = *std::move(served);
+      return absl::OkStatus();
+    }
     absl::StatusOr<BandwidthServeOptions> options = BandwidthServeOptionsFromRequest(*request);
     if (!options.ok()) return options.status();
-    absl::StatusOr<v1::BandwidthServer> server = bandwidth_servers_.Start(*options);
+    absl::StatusOr<v1::BandwidthServer> server = StartIperf3Server(bandwidth_servers_, *options);
     if (!server.ok()) return server.status();
     *reply->add_servers() = *std::move(server);
     return absl::OkStatus();
@@ -164,6 +184,13 @@ grpc::ServerUnaryReactor* NodeAgentService::BandwidthTest(grpc::CallbackServerCo
                                                           const v1::BandwidthTestRequest* request,
                                                           v1::BandwidthResult* reply) {
   return Answer(context, "BandwidthTest", [&] {
+    if (request->tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) {
+      absl::StatusOr<v1::BandwidthResult> result = TestIbWriteBw(
+          env_, runner_, node_name_, *request, [context] { return context->IsCancelled(); });
+      if (!result.ok()) return result.status();
+      *reply = *std::move(result);
+      return absl::OkStatus();
+    }
     absl::StatusOr<BandwidthTestOptions> options = BandwidthTestOptionsFromRequest(*request);
     if (!options.ok()) return options.status();
     absl::StatusOr<v1::BandwidthResult> result =
@@ -175,53 +202,101 @@ grpc::ServerUnaryReactor* NodeAgentService::BandwidthTest(grpc::CallbackServerCo
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureSsh(grpc::CallbackServerContext* context,
-                                                         const v1::ConfigureSshRequest*,
-                                                         v1::ConfigureSshReply*) {
-  return Answer(context, "ConfigureSsh", [] {
-    return NotBuilt("ConfigureSsh", "SSH trust (authorized_keys, known_hosts) and sshd hardening");
+                                                         const v1::ConfigureSshRequest* request,
+                                                         v1::ConfigureSshReply* reply) {
+  return Answer(context, "ConfigureSsh", [&] {
+    if (absl::Status valid = ValidateConfigureSshRequest(*request); !valid.ok()) return valid;
+    absl::MutexLock lock(&mutating_mu_);
+    absl::StatusOr<v1::ConfigureSshReply> configured =
+        sparkfleet::ConfigureSsh(env_, runner_, *request, node_name_);
+    if (!configured.ok()) return configured.status();
+    *reply = *std::move(configured);
+    return absl::OkStatus();
   });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::GenerateSshKey(grpc::CallbackServerContext* context,
-                                                           const v1::GenerateSshKeyRequest*,
-                                                           v1::GenerateSshKeyReply*) {
-  return Answer(context, "GenerateSshKey",
-                [] { return NotBuilt("GenerateSshKey", "generation of the user's SSH key"); });
+                                                           const v1::GenerateSshKeyRequest* request,
+                                                           v1::GenerateSshKeyReply* reply) {
+  return Answer(context, "GenerateSshKey", [&] {
+    if (absl::Status valid = ValidateGenerateSshKeyRequest(*request); !valid.ok()) return valid;
+    absl::MutexLock lock(&mutating_mu_);
+    absl::StatusOr<v1::GenerateSshKeyReply> made =
+        sparkfleet::GenerateSshKey(env_, runner_, *request, node_name_);
+    if (!made.ok()) return made.status();
+    *reply = *std::move(made);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureHosts(grpc::CallbackServerContext* context,
-                                                           const v1::ConfigureHostsRequest*,
-                                                           v1::ConfigureHostsReply*) {
-  return Answer(context, "ConfigureHosts",
-                [] { return NotBuilt("ConfigureHosts", "the /etc/hosts managed block"); });
+                                                           const v1::ConfigureHostsRequest* request,
+                                                           v1::ConfigureHostsReply* reply) {
+  return Answer(context, "ConfigureHosts", [&] {
+    if (absl::Status valid = ValidateConfigureHostsRequest(*request); !valid.ok()) return valid;
+    absl::MutexLock lock(&mutating_mu_);
+    absl::StatusOr<v1::ConfigureHostsReply> done = sparkfleet::ConfigureHosts(env_, *request);
+    if (!done.ok()) return done.status();
+    *reply = *std::move(done);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureLink(grpc::CallbackServerContext* context,
-                                                          const v1::ConfigureLinkRequest*,
-                                                          v1::ConfigureLinkReply*) {
-  return Answer(context, "ConfigureLink",
-                [] { return NotBuilt("ConfigureLink", "the ConnectX-7 direct link (netplan)"); });
+                                                          const v1::ConfigureLinkRequest* request,
+                                                          v1::ConfigureLinkReply* reply) {
+  return Answer(context, "ConfigureLink", [&] {
+    if (absl::Status valid = ValidateConfigureLinkRequest(*request); !valid.ok()) return valid;
+    absl::MutexLock lock(&mutating_mu_);
+    LinkWait wait;
+    // The caller going away, or the agent stopping, ends the wait and rolls back.
+    wait.cancelled = [context] { return context->IsCancelled(); };
+    absl::StatusOr<v1::ConfigureLinkReply> done =
+        sparkfleet::ConfigureLink(env_, runner_, *request, wait);
+    if (!done.ok()) return done.status();
+    *reply = *std::move(done);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureNfs(grpc::CallbackServerContext* context,
-                                                         const v1::ConfigureNfsRequest*,
-                                                         v1::ConfigureNfsReply*) {
-  return Answer(context, "ConfigureNfs",
-                [] { return NotBuilt("ConfigureNfs", "NFS export and mount"); });
+                                                         const v1::ConfigureNfsRequest* request,
+                                                         v1::ConfigureNfsReply* reply) {
+  return Answer(context, "ConfigureNfs", [&] {
+    if (absl::Status valid = ValidateConfigureNfsRequest(*request); !valid.ok()) return valid;
+    absl::MutexLock lock(&mutating_mu_);
+    absl::StatusOr<v1::ConfigureNfsReply> done = sparkfleet::ConfigureNfs(
+        env_, runner_, *request, [context] { return context->IsCancelled(); });
+    if (!done.ok()) return done.status();
+    *reply = *std::move(done);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerWriteReactor<v1::InstallTailscaleEvent>* NodeAgentService::InstallTailscale(
-    grpc::CallbackServerContext* context, const v1::InstallTailscaleRequest*) {
+    grpc::CallbackServerContext* context, const v1::InstallTailscaleRequest* request) {
   absl::Status status = Admit(context, "InstallTailscale");
-  if (status.ok()) status = NotBuilt("InstallTailscale", "Tailscale installation");
-  return new FinishedStream<v1::InstallTailscaleEvent>(status);
+  if (status.ok()) status = ValidateInstallTailscaleRequest(*request);
+  if (!status.ok()) return new FinishedStream<v1::InstallTailscaleEvent>(status);
+  return ThreadedServerStream<v1::InstallTailscaleEvent>::Start(
+      [this, request = *request](const auto& emit, const auto& cancelled) {
+        absl::MutexLock lock(&mutating_mu_);
+        return sparkfleet::InstallTailscale({env_, runner_, node_name_}, request, emit, cancelled);
+      });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::TailscaleUp(grpc::CallbackServerContext* context,
-                                                        const v1::TailscaleUpRequest*,
-                                                        v1::TailscaleUpReply*) {
-  return Answer(context, "TailscaleUp",
-                [] { return NotBuilt("TailscaleUp", "`tailscale up` with an auth key file"); });
+                                                        const v1::TailscaleUpRequest* request,
+                                                        v1::TailscaleUpReply* reply) {
+  return Answer(context, "TailscaleUp", [&] {
+    if (absl::Status valid = ValidateTailscaleUpRequest(*request); !valid.ok()) return valid;
+    absl::MutexLock lock(&mutating_mu_);
+    absl::StatusOr<v1::TailscaleUpReply> up = sparkfleet::TailscaleUp(
+        {env_, runner_, node_name_}, *request, [context] { return context->IsCancelled(); });
+    if (!up.ok()) return up.status();
+    *reply = *std::move(up);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::WriteNcclConf(grpc::CallbackServerContext* context,

@@ -15,3 +15,15 @@ set_tests_properties(validate_netns PROPERTIES
   RESOURCE_LOCK sparkfleet_netns
   ENVIRONMENT
     "SPARKCTL=$<TARGET_FILE:sparkctl>;SPARK_AGENT=$<TARGET_FILE:spark-agent>;AGENT_CALL=$<TARGET_FILE:agent_call>")
+
+# `sparkctl multi-node` / `single-node` against the real sshd local-cluster.sh runs in each
+# namespace: strict-host-key logins between all nodes, idempotence, sshd -t rollback.
+add_test(NAME multi_node_netns
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/multi_node_netns_test.sh)
+set_tests_properties(multi_node_netns PROPERTIES
+  LABELS netns
+  SKIP_RETURN_CODE 77
+  TIMEOUT 300
+  RESOURCE_LOCK sparkfleet_netns
+  ENVIRONMENT
+    "SPARKCTL=$<TARGET_FILE:sparkctl>;SPARK_AGENT=$<TARGET_FILE:spark-agent>;AGENT_CALL=$<TARGET_FILE:agent_call>")
