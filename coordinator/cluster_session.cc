@@ -46,6 +46,7 @@ absl::StatusOr<ClusterSession> OpenCluster(const GlobalOptions& globals) {
   absl::StatusOr<ClusterConfig> config = LoadClusterConfig(globals.config_path);
   if (!config.ok()) return config.status();
   session.config = *std::move(config);
+  session.config_path = globals.config_path;
   absl::StatusOr<std::vector<ClusterNode>> nodes = SelectNodes(session.config, globals.limit);
   if (!nodes.ok()) return nodes.status();
   session.nodes = *std::move(nodes);
@@ -63,7 +64,7 @@ absl::StatusOr<ClusterSession> OpenCluster(const GlobalOptions& globals) {
     if (!made.ok()) return made.status();
     credentials = *made;
   }
-  session.channels = std::make_unique<AgentChannels>(std::move(credentials));
+  session.channels = std::make_shared<AgentChannels>(std::move(credentials));
   session.fanout.timeout = absl::Seconds(globals.timeout_s);
   session.fanout.parallel = globals.parallel;
   return session;

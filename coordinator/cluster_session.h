@@ -16,9 +16,15 @@ namespace sparkfleet {
 
 struct ClusterSession {
   ClusterConfig config;
+  std::string config_path;         // where config came from (files beside it: .sparkfleet/)
   std::vector<ClusterNode> nodes;  // cluster.yaml order, filtered by --limit
-  std::unique_ptr<AgentChannels> channels;
+  std::shared_ptr<AgentChannels> channels;  // shared by the sessions made WithNodes
   FanOutOptions fanout;
+
+  // The same cluster, channels and options over other nodes (a subset of config.nodes).
+  ClusterSession WithNodes(std::vector<ClusterNode> selected) const {
+    return ClusterSession{config, config_path, std::move(selected), channels, fanout};
+  }
 };
 
 // Loads and validates cluster.yaml (errors carry file:line:column), applies --limit

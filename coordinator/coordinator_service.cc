@@ -8,17 +8,15 @@
 #include "common/service_support.h"
 #include "coordinator/cluster_views.h"
 #include "coordinator/commands/status_command.h"
+#include "coordinator/deploy/deploy_run.h"
 #include "coordinator/nccl/nccl_test_run.h"
+#include "coordinator/tailscale_record.h"
 #include "coordinator/validate/validation_run.h"
 
 namespace sparkfleet {
 namespace {
 
 constexpr char kServicePrefix[] = "/sparkfleet.v1.Coordinator/";
-
-absl::Status NotBuilt(absl::string_view method, absl::string_view capability) {
-  return sparkfleet::NotBuilt("sparkctl serve", method, capability);
-}
 
 std::vector<std::string> LimitOf(const google::protobuf::RepeatedPtrField<std::string>& limit) {
   return std::vector<std::string>(limit.begin(), limit.end());
@@ -61,7 +59,8 @@ grpc::ServerUnaryReactor* CoordinatorService::GetConnectionInfo(
     absl::StatusOr<std::vector<ClusterNode>> nodes =
         SelectNodes(session_.config, LimitOf(request->limit()));
     if (!nodes.ok()) return nodes.status();
-    *reply = ConnectionView(session_.config, *nodes, request->use_tailscale());
+    *reply = ConnectionView(session_.config, *nodes, request->use_tailscale(),
+                            LoadTailscaleAddresses(session_.config_path, session_.config));
     return absl::OkStatus();
   });
 }
@@ -73,7 +72,7 @@ grpc::ServerUnaryReactor* CoordinatorService::GetEndpoints(grpc::CallbackServerC
     absl::StatusOr<std::vector<ClusterNode>> nodes =
         SelectNodes(session_.config, LimitOf(request->limit()));
     if (!nodes.ok()) return nodes.status();
-    *reply = EndpointsView(*nodes);
+    *reply = EndpointsView(*nodes, LoadTailscaleAddresses(session_.config_path, session_.config));
     return absl::OkStatus();
   });
 }
@@ -144,10 +143,34 @@ grpc::ServerWriteReactor<v1::ValidateEvent>* CoordinatorService::Validate(
 }
 
 grpc::ServerWriteReactor<v1::DeployEvent>* CoordinatorService::Deploy(
-    grpc::CallbackServerContext* context, const v1::DeployRequest*) {
+    grpc::CallbackServerContext* context, const v1::DeployRequest* request) {
   absl::Status status = Admit(context, "Deploy");
-  if (status.ok()) status = NotBuilt("Deploy", "the deploy pipeline");
-  return new FinishedStream<v1::DeployEvent>(status);
+  absl::StatusOr<std::vector<ClusterNode>> nodes =
+      status.ok() ? SelectNodes(session_.config, LimitOf(request->limit()))
+                  : absl::StatusOr<std::vector<ClusterNode>>(status);
+  if (!nodes.ok()) return new FinishedStream<v1::DeployEvent>(nodes.status());
+  std::vector<std::string> warnings;
+  absl::StatusOr<DeploySettings> settings = DeploySettingsFor(session_.config, *request, &warnings);
+  if (!settings.ok()) return new FinishedStream<v1::DeployEvent>(settings.status());
+  for (const std::string& warning : warnings) LogWarning("sparkctl serve: Deploy: ", warning);
+  // One deploy at a time: two would race on the same nodes' files and keys.
+  if (deploying_.exchange(true)) {
+    return new FinishedStream<v1::DeployEvent>(absl::AbortedError(
+        "another Deploy is running on this coordinator; wait for its recap and call again"));
+  }
+  ClusterSession run = session_.WithNodes(*std::move(nodes));
+  if (request->timeout_ms() > 0) run.fanout.timeout = absl::Milliseconds(request->timeout_ms());
+  run.fanout.progress_label.clear();
+  LogInfo("sparkctl serve: Deploy by ", PeerIdentity(*context->auth_context()),
+          request->dry_run() ? " (check)" : "", " on ", run.nodes.size(), " nodes");
+  return ThreadedServerStream<v1::DeployEvent>::Start(
+      [this, run = std::move(run), settings = *std::move(settings)](
+          const auto& emit, const auto& cancelled) mutable -> absl::Status {
+        settings.cancelled = cancelled;
+        RunDeploy(run, settings, emit);
+        deploying_ = false;
+        return absl::OkStatus();  // failed nodes are in the recap, not an RPC error
+      });
 }
 
 grpc::ServerWriteReactor<v1::NcclTestEvent>* CoordinatorService::RunNcclTest(

@@ -4,6 +4,7 @@
 #ifndef SPARKFLEET_COORDINATOR_COORDINATOR_SERVICE_H_
 #define SPARKFLEET_COORDINATOR_COORDINATOR_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 
 #include "absl/synchronization/mutex.h"
@@ -46,6 +47,7 @@ class CoordinatorService final : public v1::Coordinator::CallbackService {
 
   ClusterSession& session_;
   const bool insecure_;
+  std::atomic<bool> deploying_{false};  // a Deploy stream is running
 };
 
 }  // namespace sparkfleet

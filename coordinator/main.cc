@@ -4,6 +4,7 @@
 #include "common/process_setup.h"
 #include "coordinator/commands/bootstrap_command.h"
 #include "coordinator/commands/command.h"
+#include "coordinator/commands/deploy_command.h"
 #include "coordinator/commands/get_command.h"
 #include "coordinator/commands/nccl_command.h"
 #include "coordinator/commands/nccl_test_command.h"
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   sparkfleet::RegisterTailscaleCommands(app, context);
   sparkfleet::RegisterBootstrapCommand(app, context);
   sparkfleet::RegisterSetupCommands(app, context);
+  sparkfleet::RegisterDeployCommand(app, context);
 
   try {
     app.parse(argc, argv);

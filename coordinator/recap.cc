@@ -22,6 +22,7 @@ struct Counts {
   void Add(StepState result) {
     switch (result) {
       case StepState::kNotRun:
+      case StepState::kDisabled:
       case StepState::kOk:
         ++ok;
         break;
@@ -77,6 +78,8 @@ const char* StepStateName(StepState state) {
   switch (state) {
     case StepState::kNotRun:
       return "-";
+    case StepState::kDisabled:
+      return "skipped";
     case StepState::kOk:
       return "ok";
     case StepState::kChanged:

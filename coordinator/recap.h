@@ -16,10 +16,13 @@
 
 namespace sparkfleet {
 
-// Worst last: a node's result is its worst step.
-enum class StepState { kNotRun, kOk, kChanged, kSkipped, kFailed, kUnreachable };
+// Worst last: a node's result is its worst step. kDisabled is a step that is off for
+// every node (not selected, or disabled in cluster.yaml): shown "skipped", yet it never
+// makes a node's result worse. kSkipped is a step a node did not get because something
+// before it failed.
+enum class StepState { kNotRun, kDisabled, kOk, kChanged, kSkipped, kFailed, kUnreachable };
 
-// "-", "ok", "changed", "skipped", "failed", "unreachable".
+// "-", "skipped" (kDisabled and kSkipped), "ok", "changed", "failed", "unreachable".
 const char* StepStateName(StepState state);
 
 // What one step did on one node.

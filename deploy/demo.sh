@@ -7,9 +7,11 @@
 #
 # Network namespaces when run as root with iproute2, loopback otherwise (local-cluster.sh's
 # default). Each node's root is seeded with the DGX Spark sysfs tree from
-# tests/testdata/sysfs unless another --fixture or --no-fixture is given. In namespaces every
-# node runs a real sshd: once sparkctl has `multi-node`, the demo sets the cluster up with it
-# and shows ssh working between the namespaces (`validate --tests ssh`).
+# tests/testdata/sysfs unless another --fixture or --no-fixture is given. Then one
+# `sparkctl deploy` sets the cluster up (SSH trust, /etc/hosts, nccl.conf; Tailscale and NCCL
+# installation are off in the local cluster's cluster.yaml) and validates it; `validate` and
+# `status` show the result, and a second deploy shows that nothing changes. In namespaces every
+# node runs a real sshd; on loopback there is none, so deploy leaves out its SSH steps.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +30,7 @@ while (($#)); do
     --netns | --loopback) up_args+=("$1"); shift ;;
     --fixture) fixture=${2:?--fixture needs a directory}; shift 2 ;;
     --no-fixture) fixture=""; shift ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown argument \"$1\" (see --help)" >&2; exit 1 ;;
   esac
 done
@@ -91,20 +93,30 @@ show "How to reach every agent" get endpoints
 show "What hardware each node has (from its root's sysfs tree)" probe
 show "GPU/NIC topology, as nvidia-smi topo -m prints it" --limit spark-001 topo
 
-# SSH between the nodes: real sshds in the namespaces, keys and known_hosts in their roots,
-# set up by the agents through the production code path (sshd -t and systemctl reload ssh
-# reach the node's own sshd through local-cluster.sh's tool shims).
+# The whole set-up in one command. In namespaces, SSH is real: an sshd per node, keys and
+# known_hosts in the nodes' roots, set up by the agents through the production code path (sshd -t
+# and systemctl reload ssh reach the node's own sshd through local-cluster.sh's tool shims).
+skip_steps=()
+skip_why=()
+validate_args=()
 cluster_status=$("$LOCAL_CLUSTER" status --dir "$dir" || true)
 if grep -qE '^ +spark-[0-9]+ +sshd +pid [0-9]+ +running' <<<"$cluster_status"; then
-  if "$SPARKCTL" multi-node --help >/dev/null 2>&1; then
-    show "SSH trust, /etc/hosts and the rest of the multi-node set-up" multi-node
-    show "SSH between the namespaces, as mpirun will log in" validate --tests ssh --require-ssh
-  else
-    heading "SSH between the namespaces"
-    echo "(skipped: sshd runs in every node, but this sparkctl has no multi-node command to set up SSH trust)"
-  fi
+  validate_args=(--require-ssh)
 else
-  heading "SSH between the namespaces"
-  echo "(skipped: no sshd in the nodes: $(sed -n 's/^ *sshd not started: //p' <<<"$cluster_status"))"
+  # No sshd (loopback, or --no-sshd): those steps could only fail on every node.
+  skip_steps+=(single-node multi-node)
+  skip_why+=("single-node and multi-node: no sshd in the nodes ($(sed -n 's/^ *sshd not started: //p' <<<"$cluster_status"))")
 fi
+if [[ -z $fixture ]]; then
+  # Without a hardware tree the agents see no NIC in their roots to name in nccl.conf.
+  skip_steps+=(nccl)
+  skip_why+=("nccl: no hardware fixture, so no interface to name in nccl.conf")
+fi
+deploy_args=()
+((${#skip_steps[@]} == 0)) || deploy_args=(--skip "$(IFS=,; echo "${skip_steps[*]}")")
+show "Deploy: the whole set-up in one command, then a check of the ring" deploy "${deploy_args[@]}"
+for why in "${skip_why[@]}"; do echo "(this deploy left out $why)"; done
+show "Validate: what the nodes measure of each other, every pair" validate "${validate_args[@]}"
+show "Who answers now" status
+show "Deploy again: nothing changes" deploy "${deploy_args[@]}"
 exit "$status"

@@ -15,9 +15,8 @@ namespace sparkfleet {
 namespace {
 
 struct NcclFlags {
-  bool check = false;
+  NcclSettings settings;
   bool diff = false;
-  double install_timeout_s = 1800;
 };
 
 v1::NcclInstallMethod InstallMethod(NcclInstall install) {
@@ -26,16 +25,16 @@ v1::NcclInstallMethod InstallMethod(NcclInstall install) {
 }
 
 // InstallNccl on every node; fills each outcome's install fields.
-void RunInstall(ClusterSession& session, const NcclFlags& flags,
+void RunInstall(ClusterSession& session, const NcclSettings& settings,
                 std::vector<NcclNodeOutcome>* outcomes) {
   const NcclConfig& nccl = session.config.nccl;
   v1::InstallNcclRequest request;
-  request.set_dry_run(flags.check);
+  request.set_dry_run(settings.check);
   request.set_method(InstallMethod(nccl.install));
   request.set_version(nccl.version);
   request.set_source_tag(nccl.source_tag);
   FanOutOptions options = session.fanout;
-  options.timeout = absl::Seconds(flags.install_timeout_s);
+  options.timeout = absl::Seconds(settings.install_timeout_s);
   options.progress_label = "nccl install";
   auto results = FanOutStream<v1::InstallNcclRequest, v1::InstallNcclEvent>(
       *session.channels, session.nodes, options, [&request](const ClusterNode&) { return request; },
@@ -55,7 +54,7 @@ void RunInstall(ClusterSession& session, const NcclFlags& flags,
 }
 
 // WriteNcclConf on every node whose install did not fail.
-void RunWriteConf(ClusterSession& session, const NcclFlags& flags,
+void RunWriteConf(ClusterSession& session, const NcclSettings& settings,
                   std::vector<NcclNodeOutcome>* outcomes) {
   std::vector<ClusterNode> nodes;
   std::vector<size_t> index;
@@ -71,7 +70,7 @@ void RunWriteConf(ClusterSession& session, const NcclFlags& flags,
       *session.channels, nodes, options,
       [&](const ClusterNode& node) {
         v1::WriteNcclConfRequest request;
-        request.set_dry_run(flags.check);
+        request.set_dry_run(settings.check);
         request.set_conf_path(nccl.ConfPath());
         request.set_cluster_address(node.ip);
         for (const auto& [key, value] : nccl.EnvFor(node.hostname)) {
@@ -102,25 +101,18 @@ std::string OutcomesJson(const std::vector<NcclNodeOutcome>& outcomes) {
   return FanOutJson(results);
 }
 
-bool Failed(const NcclNodeOutcome& outcome) {
-  if (outcome.install.has_value() && !outcome.install->ok()) return true;
-  return !outcome.conf.has_value() || !outcome.conf->status.ok();
-}
-
 int RunNccl(CommandContext& context, const NcclFlags& flags) {
   absl::StatusOr<ClusterSession> session = OpenCluster(context.globals);
   if (!session.ok()) return UsageError(context, session.status());
-  std::vector<NcclNodeOutcome> outcomes(session->nodes.size());
-  for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].node = session->nodes[i].hostname;
-  if (session->config.nccl.install != NcclInstall::kNone) RunInstall(*session, flags, &outcomes);
-  RunWriteConf(*session, flags, &outcomes);
+  const bool check = flags.settings.check;
+  std::vector<NcclNodeOutcome> outcomes = RunNcclSetup(*session, flags.settings);
   if (context.globals.json) {
     *context.out << OutcomesJson(outcomes);
   } else {
-    *context.out << RenderNcclRecap(outcomes, flags.diff || flags.check, flags.check);
+    *context.out << RenderNcclRecap(outcomes, flags.diff || check, check);
   }
   for (const NcclNodeOutcome& outcome : outcomes) {
-    if (Failed(outcome)) return kExitNodeFailed;
+    if (NcclFailed(outcome)) return kExitNodeFailed;
   }
   return kExitOk;
 }
@@ -156,6 +148,19 @@ std::string ProblemKind(v1::NcclConfProblemKind kind) {
 }
 
 }  // namespace
+
+std::vector<NcclNodeOutcome> RunNcclSetup(ClusterSession& session, const NcclSettings& settings) {
+  std::vector<NcclNodeOutcome> outcomes(session.nodes.size());
+  for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].node = session.nodes[i].hostname;
+  if (session.config.nccl.install != NcclInstall::kNone) RunInstall(session, settings, &outcomes);
+  RunWriteConf(session, settings, &outcomes);
+  return outcomes;
+}
+
+bool NcclFailed(const NcclNodeOutcome& outcome) {
+  if (outcome.install.has_value() && !outcome.install->ok()) return true;
+  return !outcome.conf.has_value() || !outcome.conf->status.ok();
+}
 
 std::string RenderNcclRecap(const std::vector<NcclNodeOutcome>& outcomes, bool show_diffs,
                             bool check) {
@@ -219,9 +224,10 @@ void RegisterNcclCommands(CLI::App& app, CommandContext& context) {
   auto flags = std::make_shared<NcclFlags>();
   CLI::App* nccl =
       app.add_subcommand("nccl", "install NCCL (nccl.install) and write nccl.conf on every node");
-  nccl->add_flag("--check", flags->check, "dry run: show what would change, change nothing");
+  nccl->add_flag("--check", flags->settings.check,
+                 "dry run: show what would change, change nothing");
   nccl->add_flag("--diff", flags->diff, "show nccl.conf diffs (always shown with --check)");
-  nccl->add_option("--install-timeout", flags->install_timeout_s,
+  nccl->add_option("--install-timeout", flags->settings.install_timeout_s,
                    "seconds each node's NCCL install may take (default 1800)")
       ->check(CLI::PositiveNumber);
   nccl->callback([&context, flags] { context.exit_code = RunNccl(context, *flags); });

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "coordinator/cluster_session.h"
 #include "coordinator/commands/command.h"
 #include "coordinator/fanout.h"
 #include "sparkfleet/v1/agent.pb.h"
@@ -36,6 +37,19 @@ struct NcclNodeOutcome {
 
 // The recap table, per-node errors, the diffs when `show_diffs`, and the summary line
 // ("2 ok, 1 changed, 1 failed"). `check` says nothing was changed.
+// How `sparkctl nccl` (and deploy's nccl step) installs NCCL and writes nccl.conf.
+struct NcclSettings {
+  bool check = false;               // every call a dry run
+  double install_timeout_s = 1800;  // each node's InstallNccl stream
+};
+
+// InstallNccl on every node of `session` (unless cluster.yaml's nccl.install is none),
+// then WriteNcclConf where the install did not fail. One outcome per session.nodes entry.
+std::vector<NcclNodeOutcome> RunNcclSetup(ClusterSession& session, const NcclSettings& settings);
+
+// True when the install or nccl.conf failed (or nccl.conf was not written).
+bool NcclFailed(const NcclNodeOutcome& outcome);
+
 std::string RenderNcclRecap(const std::vector<NcclNodeOutcome>& outcomes, bool show_diffs,
                             bool check);
 

@@ -6,12 +6,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/env.h"
-#include "common/process_runner.h"
 #include "coordinator/cluster_session.h"
 #include "coordinator/commands/setup_steps.h"
 #include "coordinator/recap.h"
-#include "coordinator/setup/cluster_key.h"
 
 namespace sparkfleet {
 namespace {
@@ -60,27 +57,6 @@ absl::Status CheckConfigured(SetupCommand command, const ClusterConfig& config,
                      "export a directory from the primary node"));
   }
   return absl::OkStatus();
-}
-
-// The cluster key's public line; made on a real run when missing. Adds a note saying
-// what happened to it.
-absl::StatusOr<std::string> ClusterPublicKey(const ClusterConfig& config, bool check,
-                                             SetupRun& run) {
-  std::unique_ptr<Env> host = NewRootedEnv("/");
-  std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
-  absl::StatusOr<ClusterKey> key =
-      EnsureClusterKey(*host, *runner, config.ssh_key_path, config.cluster_name, !check);
-  if (!key.ok()) return key.status();
-  if (key->created) {
-    run.AddNote(
-        absl::StrCat("cluster key: made ", config.ssh_key_path, " (", key->public_key, ")"));
-  }
-  if (key->missing) {
-    run.AddNote(absl::StrCat("cluster key: ", config.ssh_key_path,
-                             " does not exist yet; a real run makes it (the diffs show a "
-                             "placeholder, sparkfleet@...-not-made-yet, where it goes)"));
-  }
-  return key->public_key;
 }
 
 int RunSetup(CommandContext& context, SetupCommand command, const SetupFlags& flags) {

@@ -7,7 +7,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/env.h"
+#include "common/process_runner.h"
 #include "coordinator/render.h"
+#include "coordinator/setup/cluster_key.h"
 #include "coordinator/setup/setup_requests.h"
 
 namespace sparkfleet {
@@ -242,6 +245,25 @@ void SetupRun::ConfigureNfs() {
   RunStep<v1::ConfigureNfsRequest, v1::ConfigureNfsReply>(
       SetupStep::kNfs, "ConfigureNfs", clients, kNfsTimeout,
       [&](size_t) { return requests.client_request; }, start);
+}
+
+absl::StatusOr<std::string> ClusterPublicKey(const ClusterConfig& config, bool check,
+                                             SetupRun& run) {
+  std::unique_ptr<Env> host = NewRootedEnv("/");
+  std::unique_ptr<ProcessRunner> runner = NewPosixProcessRunner({});
+  absl::StatusOr<ClusterKey> key =
+      EnsureClusterKey(*host, *runner, config.ssh_key_path, config.cluster_name, !check);
+  if (!key.ok()) return key.status();
+  if (key->created) {
+    run.AddNote(
+        absl::StrCat("cluster key: made ", config.ssh_key_path, " (", key->public_key, ")"));
+  }
+  if (key->missing) {
+    run.AddNote(absl::StrCat("cluster key: ", config.ssh_key_path,
+                             " does not exist yet; a real run makes it (the diffs show a "
+                             "placeholder, sparkfleet@...-not-made-yet, where it goes)"));
+  }
+  return key->public_key;
 }
 
 }  // namespace sparkfleet

@@ -84,6 +84,11 @@ class SetupRun {
   std::map<std::string, std::vector<std::string>> host_keys_;  // hostname -> key lines
 };
 
+// The cluster key's public line (cluster.yaml's ssh_key_path on this machine); made on a
+// real run when missing. Adds a note to `run` saying what happened to it.
+absl::StatusOr<std::string> ClusterPublicKey(const ClusterConfig& config, bool check,
+                                             SetupRun& run);
+
 }  // namespace sparkfleet
 
 #endif  // SPARKFLEET_COORDINATOR_COMMANDS_SETUP_STEPS_H_

@@ -17,21 +17,11 @@ namespace sparkfleet {
 namespace {
 
 struct TailscaleFlags {
-  bool check = false;
+  TailscaleSettings settings;
   bool diff = false;
-  std::vector<std::string> advertise_routes;
-  bool accept_routes = false;
-  bool ssh = false;
-  int up_timeout_s = 60;
-  double install_timeout_s = 900;
   std::string apt_keyring;  // offline repository: Tailscale's <codename>.noarmor.gpg
   std::string apt_list;     // and <codename>.tailscale-keyring.list
 };
-
-std::string Redact(absl::string_view text, const std::string& secret) {
-  if (secret.empty()) return std::string(text);
-  return absl::StrReplaceAll(text, {{secret, "<redacted>"}});
-}
 
 absl::StatusOr<v1::TailscaleAptSource> AptSource(const TailscaleFlags& flags) {
   v1::TailscaleAptSource source;
@@ -49,13 +39,13 @@ absl::StatusOr<v1::TailscaleAptSource> AptSource(const TailscaleFlags& flags) {
   return source;
 }
 
-void RunInstall(ClusterSession& session, const TailscaleFlags& flags,
-                const v1::TailscaleAptSource& source, std::vector<TailscaleNodeOutcome>* outcomes) {
+void RunInstall(ClusterSession& session, const TailscaleSettings& settings,
+                std::vector<TailscaleNodeOutcome>* outcomes) {
   v1::InstallTailscaleRequest request;
-  request.set_dry_run(flags.check);
-  *request.mutable_apt_source() = source;
+  request.set_dry_run(settings.check);
+  *request.mutable_apt_source() = settings.apt_source;
   FanOutOptions options = session.fanout;
-  options.timeout = absl::Seconds(flags.install_timeout_s);
+  options.timeout = absl::Seconds(settings.install_timeout_s);
   options.progress_label = "tailscale install";
   auto results = FanOutStream<v1::InstallTailscaleRequest, v1::InstallTailscaleEvent>(
       *session.channels, session.nodes, options, [&request](const ClusterNode&) { return request; },
@@ -80,14 +70,14 @@ void RunInstall(ClusterSession& session, const TailscaleFlags& flags,
   }
 }
 
-void RunUp(ClusterSession& session, const TailscaleFlags& flags, const std::string& key,
+void RunUp(ClusterSession& session, const TailscaleSettings& settings, const std::string& key,
            std::vector<TailscaleNodeOutcome>* outcomes) {
   std::vector<ClusterNode> nodes;
   std::vector<size_t> index;
   for (size_t i = 0; i < session.nodes.size(); ++i) {
     TailscaleNodeOutcome& outcome = (*outcomes)[i];
     if (!outcome.install.ok()) continue;
-    if (flags.check && outcome.installed_now) {  // nothing to ask a node without tailscale
+    if (settings.check && outcome.installed_now) {  // nothing to ask a node without tailscale
       outcome.up.emplace();
       outcome.up->node = outcome.node;
       outcome.up->reply.set_ran_up(true);
@@ -97,31 +87,27 @@ void RunUp(ClusterSession& session, const TailscaleFlags& flags, const std::stri
     index.push_back(i);
   }
   FanOutOptions options = session.fanout;
-  options.timeout = absl::Seconds(flags.up_timeout_s + 60);
+  options.timeout = absl::Seconds(settings.up_timeout_s + 60);
   options.progress_label = "tailscale up";
   auto results = FanOut<v1::TailscaleUpRequest, v1::TailscaleUpReply>(
       *session.channels, nodes, options,
       [&](const ClusterNode& node) {
         v1::TailscaleUpRequest request;
-        request.set_dry_run(flags.check);
+        request.set_dry_run(settings.check);
         request.set_auth_key(key);
         request.set_hostname(node.hostname);
-        for (const std::string& route : flags.advertise_routes) {
+        for (const std::string& route : settings.advertise_routes) {
           request.add_advertise_routes(route);
         }
-        request.set_accept_routes(flags.accept_routes);
-        request.set_ssh(flags.ssh);
-        request.set_timeout_s(static_cast<uint32_t>(flags.up_timeout_s));
+        request.set_accept_routes(settings.accept_routes);
+        request.set_ssh(settings.ssh);
+        request.set_timeout_s(static_cast<uint32_t>(settings.up_timeout_s));
         return request;
       },
       [](auto* async, auto* context, auto* request, auto* reply, auto done) {
         async->TailscaleUp(context, request, reply, std::move(done));
       });
   for (size_t j = 0; j < results.size(); ++j) (*outcomes)[index[j]].up = std::move(results[j]);
-}
-
-bool Failed(const TailscaleNodeOutcome& outcome) {
-  return !outcome.install.ok() || !outcome.up.has_value() || !outcome.up->status.ok();
 }
 
 std::string OutcomesJson(const std::vector<TailscaleNodeOutcome>& outcomes) {
@@ -161,22 +147,16 @@ int RunTailscale(CommandContext& context, const TailscaleFlags& flags) {
   }
   absl::StatusOr<v1::TailscaleAptSource> source = AptSource(flags);
   if (!source.ok()) return UsageError(context, source.status());
-  std::vector<TailscaleNodeOutcome> outcomes(session->nodes.size());
-  for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].node = session->nodes[i].hostname;
-  RunInstall(*session, flags, *source, &outcomes);
-  RunUp(*session, flags, key->key, &outcomes);
-  TailscaleAddresses learnt;
+  TailscaleSettings settings = flags.settings;
+  settings.apt_source = *std::move(source);
+  std::vector<TailscaleNodeOutcome> outcomes = RunTailscaleSetup(*session, settings, key->key);
+  RecordAddresses(context, session->config, LearntAddresses(outcomes, settings.check));
+  *context.out << (context.globals.json
+                       ? RedactSecret(OutcomesJson(outcomes), key->key)
+                       : RenderTailscaleRecap(outcomes, flags.diff || settings.check,
+                                              settings.check, key->key));
   for (const TailscaleNodeOutcome& outcome : outcomes) {
-    if (!flags.check && !Failed(outcome) && !outcome.up->reply.status().ipv4().empty()) {
-      learnt[outcome.node] = outcome.up->reply.status().ipv4();
-    }
-  }
-  RecordAddresses(context, session->config, learnt);
-  *context.out << (context.globals.json ? Redact(OutcomesJson(outcomes), key->key)
-                                        : RenderTailscaleRecap(outcomes, flags.diff || flags.check,
-                                                               flags.check, key->key));
-  for (const TailscaleNodeOutcome& outcome : outcomes) {
-    if (Failed(outcome)) return kExitNodeFailed;
+    if (TailscaleFailed(outcome)) return kExitNodeFailed;
   }
   return kExitOk;
 }
@@ -217,6 +197,35 @@ std::string BackendName(v1::TailscaleBackendState state) {
 }
 
 }  // namespace
+
+std::string RedactSecret(absl::string_view text, const std::string& secret) {
+  if (secret.empty()) return std::string(text);
+  return absl::StrReplaceAll(text, {{secret, "<redacted>"}});
+}
+
+bool TailscaleFailed(const TailscaleNodeOutcome& outcome) {
+  return !outcome.install.ok() || !outcome.up.has_value() || !outcome.up->status.ok();
+}
+
+std::vector<TailscaleNodeOutcome> RunTailscaleSetup(ClusterSession& session,
+                                                    const TailscaleSettings& settings,
+                                                    const std::string& key) {
+  std::vector<TailscaleNodeOutcome> outcomes(session.nodes.size());
+  for (size_t i = 0; i < outcomes.size(); ++i) outcomes[i].node = session.nodes[i].hostname;
+  RunInstall(session, settings, &outcomes);
+  RunUp(session, settings, key, &outcomes);
+  return outcomes;
+}
+
+TailscaleAddresses LearntAddresses(const std::vector<TailscaleNodeOutcome>& outcomes, bool check) {
+  TailscaleAddresses learnt;
+  for (const TailscaleNodeOutcome& outcome : outcomes) {
+    if (!check && !TailscaleFailed(outcome) && !outcome.up->reply.status().ipv4().empty()) {
+      learnt[outcome.node] = outcome.up->reply.status().ipv4();
+    }
+  }
+  return learnt;
+}
 
 absl::StatusOr<TailscaleAuthKey> ResolveTailscaleAuthKey(const ClusterConfig& config,
                                                          const GetenvFunction& getenv, Env& env) {
@@ -283,7 +292,7 @@ std::string RenderTailscaleRecap(const std::vector<TailscaleNodeOutcome>& outcom
         }
       }
     }
-    bool node_failed = Failed(o);
+    bool node_failed = TailscaleFailed(o);
     bool node_changed = !node_failed && (o.install_changed || up == "changed");
     table.AddRow(
         {o.node, install, up, address, node_failed ? "failed" : (node_changed ? "changed" : "ok")});
@@ -293,7 +302,7 @@ std::string RenderTailscaleRecap(const std::vector<TailscaleNodeOutcome>& outcom
   if (!errors.empty()) absl::StrAppend(&out, "\n", errors);
   absl::StrAppend(&out, diffs, "\n", ok, " ok, ", changed, check ? " would change, " : " changed, ",
                   failed, " failed", check ? " (check: nothing was changed)" : "", "\n");
-  return Redact(out, secret);
+  return RedactSecret(out, secret);
 }
 
 std::string RenderTailscaleStatus(const std::vector<NodeResult<v1::TailscaleStatus>>& results) {
@@ -324,21 +333,22 @@ void RegisterTailscaleCommands(CLI::App& app, CommandContext& context) {
       app.add_subcommand("tailscale",
                          "install Tailscale and join every node to the tailnet (auth key from "
                          "TAILSCALE_AUTH_KEY or tailscale_auth_key_file)");
-  tailscale->add_flag("--check", flags->check, "dry run: show what would change, change nothing");
+  tailscale->add_flag("--check", flags->settings.check,
+                      "dry run: show what would change, change nothing");
   tailscale->add_flag("--diff", flags->diff, "show file diffs (always shown with --check)");
   tailscale
-      ->add_option("--advertise-routes", flags->advertise_routes,
+      ->add_option("--advertise-routes", flags->settings.advertise_routes,
                    "subnet routes to advertise (CIDR[,CIDR...]); enables IP forwarding")
       ->delimiter(',');
-  tailscale->add_flag("--accept-routes", flags->accept_routes,
+  tailscale->add_flag("--accept-routes", flags->settings.accept_routes,
                       "accept subnet routes other nodes advertise");
-  tailscale->add_flag("--ssh", flags->ssh, "run Tailscale SSH on the nodes");
+  tailscale->add_flag("--ssh", flags->settings.ssh, "run Tailscale SSH on the nodes");
   tailscale
-      ->add_option("--up-timeout", flags->up_timeout_s,
+      ->add_option("--up-timeout", flags->settings.up_timeout_s,
                    "seconds `tailscale up` may wait for Running (default 60)")
       ->check(CLI::Range(1, 3600));
   tailscale
-      ->add_option("--install-timeout", flags->install_timeout_s,
+      ->add_option("--install-timeout", flags->settings.install_timeout_s,
                    "seconds each node's install may take (default 900)")
       ->check(CLI::PositiveNumber);
   tailscale->add_option("--apt-keyring", flags->apt_keyring,

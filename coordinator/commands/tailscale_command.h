@@ -26,8 +26,10 @@
 #include "absl/status/statusor.h"
 #include "common/cluster_config.h"
 #include "common/env.h"
+#include "coordinator/cluster_session.h"
 #include "coordinator/commands/command.h"
 #include "coordinator/fanout.h"
+#include "coordinator/tailscale_record.h"
 #include "sparkfleet/v1/agent.pb.h"
 
 namespace sparkfleet {
@@ -58,6 +60,33 @@ struct TailscaleNodeOutcome {
 // The recap table (NODE INSTALL UP TAILSCALE-IP RESULT), per-node errors, diffs when
 // `show_diffs`, and the summary line. Every occurrence of `secret` is replaced by
 // "<redacted>" (belt and braces: agents never send it back).
+// How Tailscale is installed and brought up: `sparkctl tailscale`'s flags, deploy's
+// tailscale step.
+struct TailscaleSettings {
+  bool check = false;  // every call a dry run
+  std::vector<std::string> advertise_routes;
+  bool accept_routes = false;
+  bool ssh = false;
+  int up_timeout_s = 60;           // how long `tailscale up` may wait for Running
+  double install_timeout_s = 900;  // each node's InstallTailscale stream
+  v1::TailscaleAptSource apt_source;
+};
+
+// InstallTailscale on every node of `session`, then TailscaleUp (with `key`, a SECRET)
+// where the install did not fail. One outcome per session.nodes entry, in that order.
+std::vector<TailscaleNodeOutcome> RunTailscaleSetup(ClusterSession& session,
+                                                    const TailscaleSettings& settings,
+                                                    const std::string& key);
+
+// True when the install or the up failed (or the up was not run).
+bool TailscaleFailed(const TailscaleNodeOutcome& outcome);
+
+// The Tailscale IPv4 address of every node that came up; none on a check.
+TailscaleAddresses LearntAddresses(const std::vector<TailscaleNodeOutcome>& outcomes, bool check);
+
+// `text` with every occurrence of `secret` replaced by "<redacted>".
+std::string RedactSecret(absl::string_view text, const std::string& secret);
+
 std::string RenderTailscaleRecap(const std::vector<TailscaleNodeOutcome>& outcomes, bool show_diffs,
                                  bool check, const std::string& secret);
 

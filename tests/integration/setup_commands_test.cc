@@ -3,9 +3,6 @@
 // The real ssh-keygen makes the cluster key (on the "admin box": the test's directory)
 // and each node user's key; sshd and systemctl are doubles (this directory's tools),
 // netplan, exportfs and mount the contract doubles of tests/fakes/tools/.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,46 +14,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/node_seed.h"
 
 namespace sparkfleet::testing {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr const char* kHostKeys[] = {
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJPJqZe2OfgWlPdHoAzrmhGpn8DGGzynmMixrlIGwzhb",
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJAwiQRyqqV/APq2X8JjWFEaGauGSfjWo4ZGpENRGDk"};
-
-std::string Fixture() {
-  return std::string(SPARKFLEET_SOURCE_DIR) + "/tests/testdata/sysfs/dgx-spark";
-}
-
-// sshd -t and systemctl doubles that log and succeed.
-void WriteSshTools(const std::string& dir, const std::string& log) {
-  std::filesystem::create_directories(dir);
-  for (const char* tool : {"sshd", "systemctl"}) {
-    std::string path = absl::StrCat(dir, "/", tool);
-    std::ofstream(path) << "#!/bin/sh\necho \"" << tool << " $*\" >> '" << log << "'\n";
-    chmod(path.c_str(), 0755);
-  }
-}
-
-// A Spark fixture root with user nvidia (this test's uid), sshd_config and a host key.
-void WriteSeed(const std::string& seed, const std::string& host_key) {
-  std::filesystem::copy(
-      Fixture(), seed,
-      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
-  std::filesystem::create_directories(seed + "/home/nvidia");
-  std::filesystem::create_directories(seed + "/etc/ssh/sshd_config.d");
-  std::filesystem::create_directories(seed + "/etc/netplan");
-  std::ofstream(seed + "/etc/passwd") << "root:x:0:0:root:/root:/bin/bash\nnvidia:x:" << getuid()
-                                      << ":" << getgid() << "::/home/nvidia:/bin/bash\n";
-  std::ofstream(seed + "/etc/ssh/sshd_config") << "Include /etc/ssh/sshd_config.d/*.conf\n";
-  std::ofstream(seed + "/etc/ssh/ssh_host_ed25519_key.pub") << host_key << " root@node\n";
-  std::ofstream(seed + "/etc/hosts") << "127.0.0.1 localhost\n";
-  std::ofstream(seed + "/etc/fstab") << "UUID=abc / ext4 defaults 0 1\n";
-}
 
 class SetupCommandsIntegration : public ::testing::Test {
  protected:
@@ -65,7 +29,7 @@ class SetupCommandsIntegration : public ::testing::Test {
     for (int i = 0; i < 2; ++i) {
       std::string name = absl::StrCat("spark-00", i + 1);
       std::string seed = absl::StrCat(cluster_.dir(), "/seed-", name);
-      ASSERT_NO_FATAL_FAILURE(WriteSeed(seed, kHostKeys[i]));
+      ASSERT_NO_FATAL_FAILURE(WriteSeed(seed, kSeedHostKeys[i]));
       // The fakes' state and logs stay under the agent's own root; children inherit these.
       setenv("SPARKFLEET_FAKE_ROOT", absl::StrCat(cluster_.dir(), "/", name, "/root").c_str(), 1);
       setenv("SPARKFLEET_FAKE_TOOL_LOG", absl::StrCat(cluster_.dir(), "/", name, ".log").c_str(),
@@ -141,8 +105,10 @@ TEST_F(SetupCommandsIntegration, MultiNodeCheckThenRunThenNothingToDo) {
     EXPECT_THAT(authorized, HasSubstr(user_key[0])) << i;
     EXPECT_THAT(authorized, HasSubstr(user_key[1])) << i;
     std::string known = File(i, "/home/nvidia/.ssh/known_hosts");
-    EXPECT_THAT(known, HasSubstr(absl::StrCat("spark-001,127.0.0.1 ", kHostKeys[0], "\n"))) << i;
-    EXPECT_THAT(known, HasSubstr(absl::StrCat("spark-002,127.0.0.1 ", kHostKeys[1], "\n"))) << i;
+    EXPECT_THAT(known, HasSubstr(absl::StrCat("spark-001,127.0.0.1 ", kSeedHostKeys[0], "\n")))
+        << i;
+    EXPECT_THAT(known, HasSubstr(absl::StrCat("spark-002,127.0.0.1 ", kSeedHostKeys[1], "\n")))
+        << i;
     EXPECT_THAT(File(i, "/etc/ssh/sshd_config.d/10-sparkfleet.conf"),
                 HasSubstr("PasswordAuthentication no\n"));
     EXPECT_THAT(File(i, "/etc/ssh/sshd_config.d/10-sparkfleet.conf"), HasSubstr("MaxAuthTries 3"));
