@@ -61,7 +61,53 @@ NodeAgentService::NodeAgentService(Options options)
       nccl_worker_(FindNcclWorker(options.nccl_worker, options.runner)),
       info_(options.env, node_name_, &nccl_locator_),
       ssh_(options.env, options.runner, CurrentUserName()),
-      bandwidth_servers_(options.runner) {}
+      bandwidth_servers_(options.runner),
+      audit_(options.env, AuditLog::Options()) {}
+
+NodeAgentService::Caller NodeAgentService::CallerOf(grpc::CallbackServerContext* context) const {
+  if (insecure_) return {"insecure loopback caller", "admin"};
+  std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  return {PeerIdentity(*auth), std::string(RoleName(RoleOfPeer(*auth)))};
+}
+
+void NodeAgentService::Audit(const Caller& caller, absl::string_view method, bool dry_run,
+                             const absl::Status& outcome,
+                             const google::protobuf::RepeatedPtrField<v1::ChangeReport>& changes,
+                             absl::Time start) {
+  if (dry_run || absl::IsInvalidArgument(outcome) || absl::IsPermissionDenied(outcome) ||
+      absl::IsUnauthenticated(outcome)) {
+    return;
+  }
+  AuditRecord record;
+  record.time = absl::Now();
+  record.node = node_name_;
+  record.caller = caller.name;
+  record.role = caller.role;
+  record.method = std::string(method);
+  record.outcome = outcome;
+  for (const v1::ChangeReport& change : changes) {
+    if (!change.changed()) continue;
+    record.changed = true;
+    record.files.push_back(change.path());
+  }
+  record.duration = record.time - start;
+  if (absl::Status s = audit_.Append(record); !s.ok()) {
+    LogWarning("spark-agent: cannot write the audit log: ", s.message());
+  }
+}
+
+template <typename Request, typename Reply>
+grpc::ServerUnaryReactor* NodeAgentService::Mutate(grpc::CallbackServerContext* context,
+                                                   absl::string_view method, const Request& request,
+                                                   Reply* reply,
+                                                   const std::function<absl::Status()>& operation) {
+  return Answer(context, method, [&]() -> absl::Status {
+    absl::Time start = absl::Now();
+    absl::Status status = operation();
+    Audit(CallerOf(context), method, request.dry_run(), status, reply->changes(), start);
+    return status;
+  });
+}
 
 absl::Status NodeAgentService::Admit(grpc::CallbackServerContext* context,
                                      absl::string_view method) {
@@ -204,7 +250,7 @@ grpc::ServerUnaryReactor* NodeAgentService::BandwidthTest(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureSsh(grpc::CallbackServerContext* context,
                                                          const v1::ConfigureSshRequest* request,
                                                          v1::ConfigureSshReply* reply) {
-  return Answer(context, "ConfigureSsh", [&] {
+  return Mutate(context, "ConfigureSsh", *request, reply, [&] {
     if (absl::Status valid = ValidateConfigureSshRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::ConfigureSshReply> configured =
@@ -218,7 +264,7 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureSsh(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* NodeAgentService::GenerateSshKey(grpc::CallbackServerContext* context,
                                                            const v1::GenerateSshKeyRequest* request,
                                                            v1::GenerateSshKeyReply* reply) {
-  return Answer(context, "GenerateSshKey", [&] {
+  return Mutate(context, "GenerateSshKey", *request, reply, [&] {
     if (absl::Status valid = ValidateGenerateSshKeyRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::GenerateSshKeyReply> made =
@@ -232,7 +278,7 @@ grpc::ServerUnaryReactor* NodeAgentService::GenerateSshKey(grpc::CallbackServerC
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureHosts(grpc::CallbackServerContext* context,
                                                            const v1::ConfigureHostsRequest* request,
                                                            v1::ConfigureHostsReply* reply) {
-  return Answer(context, "ConfigureHosts", [&] {
+  return Mutate(context, "ConfigureHosts", *request, reply, [&] {
     if (absl::Status valid = ValidateConfigureHostsRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::ConfigureHostsReply> done = sparkfleet::ConfigureHosts(env_, *request);
@@ -245,7 +291,7 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureHosts(grpc::CallbackServerC
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureLink(grpc::CallbackServerContext* context,
                                                           const v1::ConfigureLinkRequest* request,
                                                           v1::ConfigureLinkReply* reply) {
-  return Answer(context, "ConfigureLink", [&] {
+  return Mutate(context, "ConfigureLink", *request, reply, [&] {
     if (absl::Status valid = ValidateConfigureLinkRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     LinkWait wait;
@@ -262,7 +308,7 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureLink(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureNfs(grpc::CallbackServerContext* context,
                                                          const v1::ConfigureNfsRequest* request,
                                                          v1::ConfigureNfsReply* reply) {
-  return Answer(context, "ConfigureNfs", [&] {
+  return Mutate(context, "ConfigureNfs", *request, reply, [&] {
     if (absl::Status valid = ValidateConfigureNfsRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::ConfigureNfsReply> done = sparkfleet::ConfigureNfs(
@@ -279,16 +325,27 @@ grpc::ServerWriteReactor<v1::InstallTailscaleEvent>* NodeAgentService::InstallTa
   if (status.ok()) status = ValidateInstallTailscaleRequest(*request);
   if (!status.ok()) return new FinishedStream<v1::InstallTailscaleEvent>(status);
   return ThreadedServerStream<v1::InstallTailscaleEvent>::Start(
-      [this, request = *request](const auto& emit, const auto& cancelled) {
+      [this, request = *request, caller = CallerOf(context)](const auto& emit,
+                                                             const auto& cancelled) {
         absl::MutexLock lock(&mutating_mu_);
-        return sparkfleet::InstallTailscale({env_, runner_, node_name_}, request, emit, cancelled);
+        absl::Time start = absl::Now();
+        google::protobuf::RepeatedPtrField<v1::ChangeReport> changes;
+        absl::Status status = sparkfleet::InstallTailscale(
+            {env_, runner_, node_name_}, request,
+            [&](v1::InstallTailscaleEvent event) {
+              if (event.has_result()) changes = event.result().changes();
+              emit(std::move(event));
+            },
+            cancelled);
+        Audit(caller, "InstallTailscale", request.dry_run(), status, changes, start);
+        return status;
       });
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::TailscaleUp(grpc::CallbackServerContext* context,
                                                         const v1::TailscaleUpRequest* request,
                                                         v1::TailscaleUpReply* reply) {
-  return Answer(context, "TailscaleUp", [&] {
+  return Mutate(context, "TailscaleUp", *request, reply, [&] {
     if (absl::Status valid = ValidateTailscaleUpRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::TailscaleUpReply> up = sparkfleet::TailscaleUp(
@@ -302,7 +359,7 @@ grpc::ServerUnaryReactor* NodeAgentService::TailscaleUp(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* NodeAgentService::WriteNcclConf(grpc::CallbackServerContext* context,
                                                           const v1::WriteNcclConfRequest* request,
                                                           v1::WriteNcclConfReply* reply) {
-  return Answer(context, "WriteNcclConf", [&] {
+  return Mutate(context, "WriteNcclConf", *request, reply, [&] {
     if (absl::Status valid = ValidateWriteNcclConfRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     v1::ProbeRequest probe_request;
@@ -322,8 +379,10 @@ grpc::ServerWriteReactor<v1::InstallNcclEvent>* NodeAgentService::InstallNccl(
   if (status.ok()) status = ValidateInstallNcclRequest(*request);
   if (!status.ok()) return new FinishedStream<v1::InstallNcclEvent>(status);
   return ThreadedServerStream<v1::InstallNcclEvent>::Start(
-      [this, request = *request](const auto& emit, const auto& cancelled) {
+      [this, request = *request, caller = CallerOf(context)](const auto& emit,
+                                                             const auto& cancelled) {
         absl::MutexLock lock(&mutating_mu_);
+        absl::Time start = absl::Now();
         v1::ProbeReply probe = ProbeHardware(env_, v1::ProbeRequest());
         struct utsname uts;
         NcclInstallNode node{env_,
@@ -333,7 +392,16 @@ grpc::ServerWriteReactor<v1::InstallNcclEvent>* NodeAgentService::InstallNccl(
                              uname(&uts) == 0 ? uts.machine : "",
                              probe.gpus_size() > 0 ? probe.gpus(0).compute_capability() : "",
                              static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
-        return sparkfleet::InstallNccl(node, request, emit, cancelled);
+        google::protobuf::RepeatedPtrField<v1::ChangeReport> changes;
+        absl::Status status = sparkfleet::InstallNccl(
+            node, request,
+            [&](v1::InstallNcclEvent event) {
+              if (event.has_result()) changes = event.result().changes();
+              emit(std::move(event));
+            },
+            cancelled);
+        Audit(caller, "InstallNccl", request.dry_run(), status, changes, start);
+        return status;
       });
 }
 
@@ -342,17 +410,20 @@ grpc::ServerWriteReactor<v1::CollectiveEvent>* NodeAgentService::RunCollective(
   absl::Status status = Admit(context, "RunCollective");
   if (!status.ok()) return new FinishedStream<v1::CollectiveEvent>(status);
   return ThreadedServerStream<v1::CollectiveEvent>::Start(
-      [this, request = *request](const auto& emit, const auto& cancelled) -> absl::Status {
+      [this, request = *request, caller = CallerOf(context)](
+          const auto& emit, const auto& cancelled) -> absl::Status {
         const bool exclusive = !request.dry_run();  // the GPUs hold one run at a time
         if (exclusive && collective_running_.exchange(true)) {
           return absl::UnavailableError(absl::StrCat("an NCCL collective is already running on ",
                                                      node_name_, "; retry when it ends"));
         }
+        absl::Time start = absl::Now();
         v1::ProbeReply probe = ProbeHardware(env_, v1::ProbeRequest());
         absl::Status run =
             RunCollectiveOnNode({env_, runner_, nccl_locator_, node_name_, nccl_worker_}, request,
                                 probe, emit, cancelled);
         if (exclusive) collective_running_ = false;
+        Audit(caller, "RunCollective", request.dry_run(), run, {}, start);
         return run;
       });
 }

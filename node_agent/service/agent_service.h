@@ -19,6 +19,7 @@
 #include "node_agent/nccl/nccl_locator.h"
 #include "node_agent/netcheck/bandwidth.h"
 #include "node_agent/netcheck/ssh_check.h"
+#include "node_agent/service/audit_log.h"
 #include "sparkfleet/v1/agent.grpc.pb.h"
 
 namespace sparkfleet {
@@ -104,6 +105,26 @@ class NodeAgentService final : public v1::NodeAgent::CallbackService {
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::string_view method,
                                    const std::function<absl::Status()>& operation);
 
+  // Who called, as the audit log names them.
+  struct Caller {
+    std::string name;
+    std::string role;
+  };
+  Caller CallerOf(grpc::CallbackServerContext* context) const;
+
+  // Answer() for a mutating call (the request has dry_run, the reply changes): the call
+  // is written to the audit log when it ran for real.
+  template <typename Request, typename Reply>
+  grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context, absl::string_view method,
+                                   const Request& request, Reply* reply,
+                                   const std::function<absl::Status()>& operation);
+
+  // The audit line of a mutating call, unless it was a dry run or was refused before it
+  // ran (INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED: the agent log has those).
+  void Audit(const Caller& caller, absl::string_view method, bool dry_run,
+             const absl::Status& outcome,
+             const google::protobuf::RepeatedPtrField<v1::ChangeReport>& changes, absl::Time start);
+
   Env& env_;
   ProcessRunner& runner_;
   const std::string node_name_;
@@ -123,6 +144,7 @@ class NodeAgentService final : public v1::NodeAgent::CallbackService {
   SshChecker ssh_;
   // One-shot iperf3 servers started by BandwidthServe; stopped (killed) with the service.
   BandwidthServers bandwidth_servers_;
+  AuditLog audit_;  // /var/log/sparkfleet/audit.jsonl under the root
 };
 
 }  // namespace sparkfleet

@@ -162,6 +162,18 @@ TEST_F(DeployIntegration, CheckChangesNothingThenDeployThenNothingToDo) {
     EXPECT_THAT(ClusterHarness::ReadFile(agent->root + "/etc/hosts"),
                 HasSubstr("127.0.0.1\tspark-003\n"));
   }
+  // Every mutating call that ran is in the node's audit log, with who made it; the dry
+  // runs of --check are not (the roots were identical above).
+  std::string audit =
+      ClusterHarness::ReadFile(agents_[0]->root + "/var/log/sparkfleet/audit.jsonl");
+  for (const char* method :
+       {"GenerateSshKey", "ConfigureSsh", "ConfigureHosts", "ConfigureNfs", "WriteNcclConf"}) {
+    EXPECT_THAT(audit, HasSubstr(absl::StrCat("\"method\":\"", method, "\",\"outcome\":\"OK\"")))
+        << method << "\n"
+        << audit;
+  }
+  EXPECT_THAT(audit, HasSubstr("\"role\":\"admin\""));
+  EXPECT_THAT(audit, HasSubstr("\"files\":[\"/etc/nccl.conf\"]"));
   ASSERT_EQ(stream.recap.nodes_size(), kNodes);
   EXPECT_TRUE(stream.recap.ok());
   EXPECT_EQ(stream.recap.nodes(0).changed(), 3u);
