@@ -12,9 +12,17 @@
 namespace sparkfleet {
 namespace {
 
-constexpr absl::string_view kKeys[] = {"listen",           "root",       "tls_cert",  "tls_key",
-                                       "tls_ca",           "insecure",   "node_name", "tool_path",
-                                       "nccl_search_path", "nccl_worker"};
+constexpr absl::string_view kKeys[] = {"listen",
+                                       "root",
+                                       "tls_cert",
+                                       "tls_key",
+                                       "tls_ca",
+                                       "insecure",
+                                       "node_name",
+                                       "tool_path",
+                                       "nccl_search_path",
+                                       "nccl_worker",
+                                       "max_concurrent_calls"};
 
 // HOST:PORT as ParseHostPort reads it, except that port 0 ("any free port", which
 // tests use) is allowed too.
@@ -67,6 +75,16 @@ absl::Status ReadNodeName(const YamlField& field, std::string* out) {
   return field.Invalid(ValidateHostname(*out));
 }
 
+absl::Status ReadMaxConcurrentCalls(const YamlField& field, int* out) {
+  int64_t value = *out;
+  if (absl::Status status = field.ReadInt(&value); !status.ok()) return status;
+  if (value < 1 || value > kMaxMaxConcurrentCalls) {
+    return field.Error(absl::StrCat(value, " is not in 1..", kMaxMaxConcurrentCalls));
+  }
+  *out = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
 // One key's value into `config`.
 absl::Status ReadKey(const YamlField& field, absl::string_view key, absl::string_view base_dir,
                      AgentConfig* config) {
@@ -80,6 +98,9 @@ absl::Status ReadKey(const YamlField& field, absl::string_view key, absl::string
   if (key == "tool_path") return ReadPathList(field, base_dir, &config->tool_path);
   if (key == "nccl_search_path") return ReadPathList(field, base_dir, &config->nccl_search_path);
   if (key == "nccl_worker") return ReadPath(field, base_dir, &config->nccl_worker);
+  if (key == "max_concurrent_calls") {
+    return ReadMaxConcurrentCalls(field, &config->max_concurrent_calls);
+  }
   return absl::InternalError(absl::StrCat("agent.yaml key \"", key, "\" has no reader"));
 }
 

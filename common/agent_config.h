@@ -12,6 +12,7 @@
 //   tool_path: [/opt/shims]    # a directory or a list, searched first for programs
 //   nccl_search_path: []       # replaces the default search for libnccl.so.2/libcuda.so.1
 //   nccl_worker: /usr/bin/spark-nccl-worker  # default: next to spark-agent, else PATH
+//   max_concurrent_calls: 256  # calls served at once; past it RESOURCE_EXHAUSTED (1..65536)
 //
 // Every key is optional; an empty file gives the defaults. Errors are INVALID_ARGUMENT
 // "FILE:LINE:COL: what is wrong" (1-based), like cluster.yaml's.
@@ -26,6 +27,9 @@
 
 namespace sparkfleet {
 
+inline constexpr int kDefaultMaxConcurrentCalls = 256;
+inline constexpr int kMaxMaxConcurrentCalls = 65536;
+
 struct AgentConfig {
   std::string listen = "0.0.0.0:50151";  // HOST:PORT (IPv6 in brackets)
   std::string root = "/";                // absolute
@@ -37,6 +41,9 @@ struct AgentConfig {
   std::vector<std::string> tool_path;
   std::vector<std::string> nccl_search_path;
   std::string nccl_worker;  // path of spark-nccl-worker; empty: next to spark-agent
+  // Calls served at once; one more is answered RESOURCE_EXHAUSTED instead of queued, so
+  // a burst of callers cannot grow the agent's memory without bound.
+  int max_concurrent_calls = kDefaultMaxConcurrentCalls;
 };
 
 // Parses agent.yaml's text. Pure: `file_name` only prefixes messages. Relative paths

@@ -100,6 +100,16 @@ TEST(AgentConfigParse, WrongTypes) {
   EXPECT_EQ(Error("listen\n"), "agent.yaml:1:1: expected a map of keys and values, got a string");
 }
 
+TEST(AgentConfigParse, MaxConcurrentCallsIsAPositiveBoundedCount) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig("max_concurrent_calls: 32\n", "agent.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->max_concurrent_calls, 32);
+  EXPECT_EQ(ParseAgentConfig("", "agent.yaml")->max_concurrent_calls, 256);
+  EXPECT_EQ(Error("max_concurrent_calls: 0\n"),
+            "agent.yaml:1:23: max_concurrent_calls: 0 is not in 1..65536");
+  EXPECT_THAT(Error("max_concurrent_calls: lots\n"), HasSubstr("expected an integer"));
+}
+
 TEST(AgentConfigParse, NodeNameMustBeAHostName) {
   EXPECT_THAT(Error("node_name: spark 1\n"),
               HasSubstr("agent.yaml:1:12: node_name \"spark 1\" is not a valid host name"));

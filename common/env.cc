@@ -62,17 +62,25 @@ class FdCloser {
   int fd_;
 };
 
-absl::Status WriteAll(int fd, absl::string_view data, absl::string_view what) {
+// Writes all of `data`; 0, or the errno of the write that failed (ENOSPC part way
+// through on a full disk).
+int WriteAll(int fd, absl::string_view data) {
   while (!data.empty()) {
     ssize_t n = write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, what);
+      return errno;
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
-  return absl::OkStatus();
+  return 0;
 }
+
+// The step of replacing a file that failed, for FileWriteError.
+struct StepFailure {
+  std::string step;
+  int errno_value = 0;
+};
 
 std::string TempSuffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -135,35 +143,23 @@ class RootedEnv final : public Env {
         WriteOptions backup_options = options;
         backup_options.backup = false;
         backup = BackupPathFor(path);
-        absl::Status s = WriteFileAtomic(backup, *old, backup_options).status();
-        if (!s.ok()) return s;
+        // Replaced like the file itself, never written through: a link planted at the
+        // backup's name (~/.ssh/authorized_keys.sparkfleet.bak -> /etc/shadow) is
+        // replaced by a regular file, not followed.
+        if (std::optional<StepFailure> failed = Replace(backup, *old, backup_options)) {
+          return FileWriteError(path,
+                                absl::StrCat("keeping the backup ", backup, ": ", failed->step),
+                                failed->errno_value);
+        }
       } else if (!absl::IsNotFound(old.status())) {
-        return old.status();
+        return absl::Status(old.status().code(),
+                            absl::StrCat("cannot write ", path, " (reading it to keep a backup: ",
+                                         old.status().message(), "); ", path, " is unchanged"));
       }
     }
-    auto [parent, base] = SplitParent(path);
-    FdCloser dir(OpenInRoot(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0) return ErrnoStatus(errno, absl::StrCat("open directory of ", path));
-    std::string tmp = base + TempSuffix();
-    FdCloser fd(
-        openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
-    if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("create temp file for ", path));
-    absl::Status s = WriteAll(fd.get(), contents, absl::StrCat("write ", path));
-    if (s.ok() && fchmod(fd.get(), options.mode) != 0) s = ErrnoStatus(errno, "chmod");
-    if (s.ok() && (options.uid || options.gid) &&
-        fchown(fd.get(), options.uid.value_or(-1), options.gid.value_or(-1)) != 0) {
-      s = ErrnoStatus(errno, absl::StrCat("chown ", path));
+    if (std::optional<StepFailure> failed = Replace(path, contents, options)) {
+      return FileWriteError(path, failed->step, failed->errno_value);
     }
-    if (s.ok() && fsync(fd.get()) != 0) s = ErrnoStatus(errno, absl::StrCat("fsync ", path));
-    if (s.ok() && close(fd.release()) != 0) s = ErrnoStatus(errno, absl::StrCat("close ", path));
-    if (s.ok() && renameat(dir.get(), tmp.c_str(), dir.get(), base.c_str()) != 0) {
-      s = ErrnoStatus(errno, absl::StrCat("rename into ", path));
-    }
-    if (!s.ok()) {
-      unlinkat(dir.get(), tmp.c_str(), 0);
-      return s;
-    }
-    fsync(dir.get());
     return backup;
   }
 
@@ -301,6 +297,41 @@ class RootedEnv final : public Env {
   const std::string& root() const override { return root_; }
 
  private:
+  // Temp file in the same directory, fsync, rename over `path`, fsync of the directory.
+  // On failure the temp file is removed (also the part a full disk let through) and
+  // `path` is untouched.
+  std::optional<StepFailure> Replace(absl::string_view path, absl::string_view contents,
+                                     const WriteOptions& options) {
+    auto [parent, base] = SplitParent(path);
+    FdCloser dir(OpenInRoot(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) return StepFailure{"opening its directory", errno};
+    std::string tmp = base + TempSuffix();
+    FdCloser fd(
+        openat(dir.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options.mode));
+    if (fd.get() < 0) return StepFailure{"creating a temp file", errno};
+    std::optional<StepFailure> failed;
+    if (int error = WriteAll(fd.get(), contents); error != 0) {
+      failed = StepFailure{"writing", error};
+    } else if (fchmod(fd.get(), options.mode) != 0) {
+      failed = StepFailure{"chmod", errno};
+    } else if ((options.uid || options.gid) &&
+               fchown(fd.get(), options.uid.value_or(-1), options.gid.value_or(-1)) != 0) {
+      failed = StepFailure{"chown", errno};
+    } else if (fsync(fd.get()) != 0) {
+      failed = StepFailure{"fsync", errno};
+    } else if (close(fd.release()) != 0) {
+      failed = StepFailure{"close", errno};
+    } else if (renameat(dir.get(), tmp.c_str(), dir.get(), base.c_str()) != 0) {
+      failed = StepFailure{"renaming the temp file into place", errno};
+    }
+    if (failed) {
+      unlinkat(dir.get(), tmp.c_str(), 0);
+      return failed;
+    }
+    fsync(dir.get());
+    return std::nullopt;
+  }
+
   // open(2) of a node path, resolved inside the root. Returns the fd or -1 with errno.
   int OpenInRoot(absl::string_view path, int flags, mode_t mode = 0) const {
     if (root_ == "/") return open(JoinNodePath(SplitPath(path)).c_str(), flags, mode);
@@ -387,6 +418,20 @@ std::string AbsolutePath(absl::string_view path) {
 }
 
 std::string BackupPathFor(absl::string_view path) { return absl::StrCat(path, ".sparkfleet.bak"); }
+
+absl::Status FileWriteError(absl::string_view path, absl::string_view step, int errno_value) {
+  absl::Status cause = ErrnoStatus(errno_value, step);
+  std::string message =
+      absl::StrCat("cannot write ", path, " (", cause.message(), "); ", path, " is unchanged");
+  const std::string dir = SplitParent(path).first;
+  if (errno_value == ENOSPC || errno_value == EDQUOT) {
+    absl::StrAppend(&message, "; free space on the filesystem holding ", dir, " and retry");
+  } else if (errno_value == EROFS) {
+    absl::StrAppend(&message, "; ", dir,
+                    " is on a read-only filesystem: remount it read-write and retry");
+  }
+  return absl::Status(cause.code(), message);
+}
 
 std::unique_ptr<Env> NewRootedEnv(std::string root) {
   return std::make_unique<RootedEnv>(std::move(root));

@@ -115,6 +115,15 @@ std::string AbsolutePath(absl::string_view path);
 // The backup path WriteFileAtomic uses for `path`.
 std::string BackupPathFor(absl::string_view path);
 
+// The error WriteFileAtomic returns when one step of replacing `path` fails with
+// `errno_value`: `step` says which ("writing", "keeping the backup X: creating a temp
+// file"). ErrnoStatus's code; the message names the file, says it is unchanged and, for a
+// full or read-only filesystem, what to do:
+//   cannot write /etc/nccl.conf (writing: No space left on device); /etc/nccl.conf is
+//   unchanged; free space on the filesystem holding /etc and retry
+// Fault-injecting Envs (common/fault_env.h) return the same.
+absl::Status FileWriteError(absl::string_view path, absl::string_view step, int errno_value);
+
 }  // namespace sparkfleet
 
 #endif  // SPARKFLEET_COMMON_ENV_H_

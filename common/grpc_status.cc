@@ -2,11 +2,22 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace sparkfleet {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  absl::string_view message = status.message();
+  std::string text;
+  if (message.size() <= kMaxGrpcMessageBytes) {
+    text = std::string(message);
+  } else {
+    size_t cut = kMaxGrpcMessageBytes - 64;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    text = absl::StrCat(message.substr(0, cut), "... (", message.size() - cut, " more bytes cut)");
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), text);
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

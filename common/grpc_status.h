@@ -4,12 +4,20 @@
 
 #include <grpcpp/support/status.h>
 
+#include <cstddef>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace sparkfleet {
 
-// Codes map one to one (both follow google.rpc.Code); the message is kept.
+// At most this much of a message goes on the wire: it travels in the grpc-message
+// trailer, and a client refuses the whole reply when its metadata passes 8 KiB.
+inline constexpr size_t kMaxGrpcMessageBytes = 2048;
+
+// Codes map one to one (both follow google.rpc.Code); the message is kept, cut to
+// kMaxGrpcMessageBytes (on a UTF-8 boundary, saying so) when a validator quoted a long
+// value, so that an INVALID_ARGUMENT never turns into a transport error.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

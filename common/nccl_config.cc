@@ -15,6 +15,7 @@ namespace sparkfleet {
 namespace {
 
 constexpr int kMaxGidIndex = 255;
+constexpr char kShellSpecial[] = "$`;|&<>(){}\\'\"*?!";
 constexpr size_t kMaxNcclValueBytes = 1023;  // NCCL's nccl.conf line buffer, minus the NUL
 
 absl::Status ParseInstall(const YamlField& field, NcclInstall* out) {
@@ -196,6 +197,13 @@ absl::Status ValidateNcclValue(absl::string_view value) {
           "\" holds whitespace, '#' or a control character; NCCL would keep it in the value"));
     }
   }
+  // No NCCL variable takes these, and nccl.conf is also sourced by shell scripts
+  // (`set -a; . /etc/nccl.conf`), where they would run commands.
+  if (value.find_first_of(kShellSpecial) != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CHexEscape(value), "\" holds one of ", kShellSpecial,
+                     " which no NCCL variable takes and a shell sourcing nccl.conf would run"));
+  }
   return absl::OkStatus();
 }
 
@@ -210,8 +218,8 @@ absl::Status ValidateNcclConfPath(absl::string_view path) {
       return invalid("is not a normalized path (no empty, \".\" or \"..\" parts)");
     }
     for (char c : part) {
-      if (!absl::ascii_isgraph(static_cast<unsigned char>(c))) {
-        return invalid("holds whitespace or a control character");
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && !absl::StrContains("._-+@", c)) {
+        return invalid("may hold only letters, digits, '/' and \". _ - + @\"");
       }
     }
   }
@@ -220,6 +228,20 @@ absl::Status ValidateNcclConfPath(absl::string_view path) {
   bool under_home = parts.size() >= 3 && parts[0] == "home";
   if (!under_etc && !under_root && !under_home) {
     return invalid("is not under /etc/, /root/ or /home/<user>/, where nccl.conf files live");
+  }
+  // Without these rules the path could name /etc/passwd, ~/.bashrc or a file other
+  // programs read (/etc/apt/apt.conf.d/x.conf), and the agent would replace it.
+  absl::string_view name = parts.back();
+  if (!absl::StrContains(name, "nccl") || !absl::EndsWith(name, ".conf")) {
+    return invalid(
+        "is not an NCCL configuration file (its name holds \"nccl\" and ends in "
+        "\".conf\", like /etc/nccl.conf or ~/.nccl.conf)");
+  }
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (absl::EndsWith(parts[i], ".d")) {
+      return invalid(absl::StrCat("is in \"", parts[i],
+                                  "\", a drop-in directory another program reads files from"));
+    }
   }
   return absl::OkStatus();
 }

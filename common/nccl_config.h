@@ -61,11 +61,15 @@ absl::string_view NcclInstallName(NcclInstall install);
 absl::Status ValidateNcclKey(absl::string_view key);
 
 // A value NCCL reads as written: not empty, at most 1023 bytes (NCCL truncates longer
-// ones), printable ASCII without whitespace (NCCL does not trim) and without '#'.
+// ones), printable ASCII without whitespace (NCCL does not trim), without '#' and without
+// the shell's special characters $ ` ; | & < > ( ) { } \ ' " * ? ! (no NCCL variable takes
+// them; a shell sourcing nccl.conf would act on them).
 absl::Status ValidateNcclValue(absl::string_view value);
 
 // Where nccl.conf may be written: an absolute, normalized path (no "." or ".." parts, no
-// "//") under /etc/, /root/ or /home/<user>/.
+// "//") under /etc/, /root/ or /home/<user>/, to a file whose name holds "nccl" and ends
+// in ".conf", not inside a "*.d" drop-in directory (/etc/passwd, ~/.bashrc and
+// /etc/apt/apt.conf.d/nccl.conf are refused).
 absl::Status ValidateNcclConfPath(absl::string_view path);
 
 // Parses the `nccl` section at `value` into `out`. `hostnames` are the nodes already

@@ -94,5 +94,19 @@ TEST(NcclConfigRules, KeysValuesAndPaths) {
   EXPECT_FALSE(ValidateNcclConfPath("/home/a/../../etc/passwd").ok());
 }
 
+TEST(NcclConfigRules, RefusesFilesThatAreNotNcclConfAndShellText) {
+  EXPECT_TRUE(ValidateNcclConfPath("/etc/nccl-extra.conf").ok());
+  EXPECT_TRUE(ValidateNcclConfPath("/home/nvidia/.nccl.conf").ok());
+  for (const char* path : {"/etc/passwd", "/root/.bashrc", "/etc/nccl.conf.d/x.conf",
+                           "/etc/apt/apt.conf.d/nccl.conf", "/etc/nccl.conf;id"}) {
+    EXPECT_FALSE(ValidateNcclConfPath(path).ok()) << path;
+  }
+  EXPECT_TRUE(ValidateNcclValue("/opt/topo.xml").ok());
+  EXPECT_TRUE(ValidateNcclValue("%h-%p.log").ok());
+  for (const char* value : {"$(id)", "`id`", "a|b", "a&&b", "a;b", "a>b", "'a'"}) {
+    EXPECT_FALSE(ValidateNcclValue(value).ok()) << value;
+  }
+}
+
 }  // namespace
 }  // namespace sparkfleet

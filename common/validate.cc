@@ -39,7 +39,9 @@ absl::Status ValidateIpAddress(absl::string_view address) {
   std::string text(address);
   in_addr v4;
   in6_addr v6;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1 || inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+  // inet_pton stops at a NUL: "10.0.0.1\0\nx" must not pass as 10.0.0.1.
+  if (text.find('\0') == std::string::npos &&
+      (inet_pton(AF_INET, text.c_str(), &v4) == 1 || inet_pton(AF_INET6, text.c_str(), &v6) == 1)) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(
@@ -48,6 +50,7 @@ absl::Status ValidateIpAddress(absl::string_view address) {
 
 bool IsLoopbackAddress(absl::string_view address) {
   std::string text(address);
+  if (text.find('\0') != std::string::npos) return false;
   in_addr v4;
   if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
   in6_addr v6;
@@ -130,13 +133,40 @@ absl::Status ValidateInterfaceName(absl::string_view name) {
   if (name.empty()) return invalid("it is empty");
   if (name.size() > 15) return invalid("longer than 15 bytes (IFNAMSIZ)");
   if (name == "." || name == "..") return invalid("\".\" and \"..\" are not allowed");
+  // The kernel takes any other byte, but names go into argv (ping -I), netplan YAML and
+  // nccl.conf: only what udev and netplan name interfaces with is accepted.
   for (char c : name) {
-    if (c == '/' || c == ':' || absl::ascii_isspace(static_cast<unsigned char>(c)) ||
-        !absl::ascii_isprint(static_cast<unsigned char>(c))) {
-      return invalid("'/', ':', whitespace and control characters are not allowed");
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
+      return invalid("only letters, digits, '_', '-' and '.' are allowed");
     }
   }
+  if (name.front() == '-' || name.front() == '.') {
+    return invalid("it starts with '-' or '.' (it would read as an option or a hidden file)");
+  }
   return absl::OkStatus();
+}
+
+bool IsUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    // The second byte's range excludes overlong forms (E0, F0), surrogates (ED) and
+    // code points past U+10FFFF (F4); later bytes are plain continuation bytes.
+    size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+    unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+    if (lead < 0xC2 || lead > 0xF4 || text.size() - i < length) return false;
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char c = static_cast<unsigned char>(text[i + k]);
+      if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return false;
+    }
+    i += length;
+  }
+  return true;
 }
 
 std::string FormatHostPort(absl::string_view host, uint16_t port) {

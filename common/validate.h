@@ -27,8 +27,9 @@ bool IsLoopbackAddress(absl::string_view address);  // 127.0.0.0/8, ::1
 // A POSIX user name as useradd accepts it: [a-z_][a-z0-9_-]*[$]?, at most 32 bytes.
 absl::Status ValidateUserName(absl::string_view name);
 
-// A Linux network interface name as the kernel accepts it (dev_valid_name): 1..15
-// bytes, not "." or "..", no '/', ':' or whitespace.
+// A Linux network interface name as udev and netplan make them: 1..15 bytes (IFNAMSIZ)
+// of letters, digits, '_', '-' and '.', not starting with '-' or '.'. The kernel would
+// take more ("$(id)", "-evil"), but names go into argv, YAML and nccl.conf.
 absl::Status ValidateInterfaceName(absl::string_view name);
 
 // A TCP port 1..65535.
@@ -47,6 +48,11 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view text, uint16_t default_
 
 // "host:port" with brackets around IPv6, as gRPC target strings want.
 std::string FormatHostPort(absl::string_view host, uint16_t port);
+
+// Well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
+// U+10FFFF). Every proto3 string field must be: a reply holding other bytes does not
+// parse on the caller's side, so text read from the node is checked before it goes in.
+bool IsUtf8(absl::string_view text);
 
 }  // namespace sparkfleet
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace sparkfleet {
@@ -50,6 +51,15 @@ TEST(ValidateIpAddress, AcceptsIpv4AndIpv6Literals) {
   EXPECT_TRUE(ValidateIpAddress("fd7a:115c:a1e0::1").ok());
   EXPECT_TRUE(IsIpv6("fe80::1"));
   EXPECT_FALSE(IsIpv6("10.0.0.1"));
+}
+
+// fuzz_sysfs_text: inet_pton stops at a NUL, so an address followed by a NUL and
+// anything (a newline and a second /etc/hosts line) passed as that address.
+TEST(ValidateIpAddress, FuzzRegressionRejectsEmbeddedNul) {
+  EXPECT_FALSE(ValidateIpAddress(std::string("::\0\xff", 4)).ok());
+  EXPECT_FALSE(ValidateIpAddress(std::string("10.0.0.1\0\n10.6.6.6 victim", 25)).ok());
+  EXPECT_FALSE(IsLoopbackAddress(std::string("127.0.0.1\0", 10)));
+  EXPECT_TRUE(ValidateIpAddress("::").ok());
 }
 
 TEST(ValidateIpAddress, RejectsOutOfRangeZonesPrefixesAndNames) {
@@ -193,12 +203,31 @@ TEST(ValidateInterfaceName, RejectsWhatTheKernelRejectsQuotingIt) {
   EXPECT_THAT(ValidateInterfaceName("a/b").message(), HasSubstr("\"a/b\""));
 }
 
+TEST(ValidateInterfaceName, RejectsShellTextAndOptionsTheKernelWouldTake) {
+  for (const char* bad : {"$(id)", "`id`", "a;b", "a|b", "-evil", "--help", ".hidden", "a\"b"}) {
+    EXPECT_EQ(ValidateInterfaceName(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST(FormatHostPort, RoundTripsThroughParseHostPort) {
   for (const char* host : {"10.0.0.2", "spark-002", "fe80::1"}) {
     absl::StatusOr<HostPort> parsed = ParseHostPort(FormatHostPort(host, 50151));
     ASSERT_TRUE(parsed.ok()) << host << ": " << parsed.status();
     EXPECT_EQ(parsed->host, host);
     EXPECT_EQ(parsed->port, 50151);
+  }
+}
+
+TEST(IsUtf8, AcceptsWellFormedTextOnly) {
+  EXPECT_TRUE(IsUtf8(""));
+  EXPECT_TRUE(IsUtf8("spark-001"));
+  EXPECT_TRUE(
+      IsUtf8("Gr\xc3\xbc\xc3\x9f"
+             "e \xe2\x9c\x93 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"));
+  EXPECT_TRUE(IsUtf8(std::string("a\0b", 3)));
+  for (const char* bad : {"\xb0", "\xf0", "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                          "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\xe2\x9c", "ok\xff"}) {
+    EXPECT_FALSE(IsUtf8(bad)) << absl::CHexEscape(bad);
   }
 }
 

@@ -147,7 +147,13 @@ bool TreeBuilder::Budget(int64_t count, YamlMark mark) {
 
 void TreeBuilder::Add(YamlNode node, YAML::anchor_t anchor) {
   if (!error_.ok()) return;  // the tree is being thrown away: save the work
-  if (anchor != YAML::NullAnchor) anchors_[anchor] = {node, CountNodes(node)};
+  if (anchor != YAML::NullAnchor) {
+    // The anchor keeps a copy, which counts too: nested anchors around one big alias
+    // would otherwise copy it once per level, past any bound.
+    int64_t count = CountNodes(node);
+    if (!Budget(count, node.mark)) return;
+    anchors_[anchor] = {node, count};
+  }
   if (stack_.empty()) {
     root_ = std::move(node);
     has_root_ = true;

@@ -115,6 +115,23 @@ TEST(YamlDocumentParse, BoundsAliasExpansion) {
   EXPECT_THAT(ParseError(text), HasSubstr("nodes once aliases are expanded"));
 }
 
+// fuzz_cluster_config: every anchor kept an uncounted copy of its node, so anchors nested
+// around one big alias made 1.7 KB of cluster.yaml take seconds and gigabytes.
+TEST(YamlDocumentParse, FuzzRegressionAnchorCopiesCountAgainstTheBound) {
+  std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  std::string previous = "a";
+  for (std::string name : {"b", "c", "d", "e"}) {
+    text += name + ": &" + name + " [";
+    for (int j = 0; j < 10; ++j) text += (j ? ", *" : "*") + previous;
+    text += "]\n";
+    previous = name;
+  }
+  text += "f: ";
+  for (int i = 0; i < 200; ++i) text += "&f" + std::to_string(i) + " [";
+  text += "*e" + std::string(200, ']') + "\n";
+  EXPECT_THAT(ParseError(text), HasSubstr("nodes once aliases are expanded"));
+}
+
 class YamlFieldTest : public ::testing::Test {
  protected:
   // The value of top-level `key` in `text`.

@@ -5,6 +5,7 @@
 #include "coordinator/commands/bootstrap_command.h"
 #include "coordinator/commands/command.h"
 #include "coordinator/commands/deploy_command.h"
+#include "coordinator/commands/doctor_command.h"
 #include "coordinator/commands/get_command.h"
 #include "coordinator/commands/nccl_command.h"
 #include "coordinator/commands/nccl_test_command.h"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   sparkfleet::RegisterBootstrapCommand(app, context);
   sparkfleet::RegisterSetupCommands(app, context);
   sparkfleet::RegisterDeployCommand(app, context);
+  sparkfleet::RegisterDoctorCommand(app, context);
 
   try {
     app.parse(argc, argv);

@@ -9,7 +9,7 @@ packages=(
   libabsl-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev
   libssl-dev libsystemd-dev libiperf-dev iperf3 perftest
   iproute2 iputils-ping openssh-server openssh-client procps jq
-  python3-grpcio python3-protobuf
+  python3-grpcio python3-protobuf pdsh ansible-core
 )
 
 if [[ $(id -u) -ne 0 ]]; then

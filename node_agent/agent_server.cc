@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<AgentServer>> AgentServer::Start(const AgentServe
                                     options.insecure};
   service.nccl_worker = options.nccl_worker;
   service.nccl_search_path = options.nccl_search_path;
+  service.max_concurrent_calls = options.max_concurrent_calls;
   server->service_ = std::make_unique<NodeAgentService>(std::move(service));
 
   grpc::EnableDefaultHealthCheckService(true);

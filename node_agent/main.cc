@@ -26,6 +26,7 @@ struct Flags {
   std::vector<std::string> tool_path;
   std::optional<std::string> nccl_worker;
   std::vector<std::string> nccl_search_path;
+  std::optional<int> max_concurrent_calls;
   bool insecure = false;
   bool verbose = false;
 };
@@ -49,6 +50,7 @@ absl::StatusOr<AgentServerOptions> Resolve(const Flags& flags) {
   options.nccl_search_path =
       flags.nccl_search_path.empty() ? file.nccl_search_path : flags.nccl_search_path;
   options.insecure = flags.insecure || file.insecure;
+  options.max_concurrent_calls = flags.max_concurrent_calls.value_or(file.max_concurrent_calls);
   if (options.root.empty() || options.root.front() != '/') {
     return absl::InvalidArgumentError(
         absl::StrCat("--root \"", options.root, "\" must be an absolute directory"));
@@ -89,6 +91,9 @@ int main(int argc, char** argv) {
                  "directories searched for libnccl.so.2 and libcuda.so.1 instead of the "
                  "default (\"ld.so\" = the dynamic loader)")
       ->delimiter(':');
+  app.add_option("--max-concurrent-calls", flags.max_concurrent_calls,
+                 "calls served at once; more are answered RESOURCE_EXHAUSTED (default 256)")
+      ->check(CLI::Range(1, sparkfleet::kMaxMaxConcurrentCalls));
   app.add_option("--port-file", flags.port_file,
                  "write the port actually bound here once serving (useful with port 0)");
   app.add_flag("-v,--verbose", flags.verbose, "log debug records");

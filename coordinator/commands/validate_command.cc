@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/env.h"
 #include "common/validate.h"
+#include "coordinator/bandwidth_record.h"
 #include "coordinator/cluster_session.h"
 #include "coordinator/validate/report.h"
 #include "coordinator/validate/validation_run.h"
@@ -75,6 +76,9 @@ int RunValidate(CommandContext& context, const ValidateFlags& flags) {
   setup.parallel = session->fanout.parallel;
   setup.seed = std::random_device()();
   ValidationReport report = RunValidation(*session->channels, setup, nullptr);
+  if (absl::Status s = SaveBandwidthRecord(context.globals.config_path, report.checks); !s.ok()) {
+    *context.err << "sparkctl: warning: " << s.message() << "\n";
+  }
   std::string json = RenderValidationJson(report);
   if (!flags.output.empty()) {
     if (absl::Status written = WriteOutput(flags.output, json); !written.ok()) {

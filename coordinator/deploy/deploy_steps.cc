@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "coordinator/bandwidth_record.h"
 #include "coordinator/commands/setup_steps.h"
 #include "coordinator/tailscale_record.h"
 #include "coordinator/validate/validation_input.h"
@@ -168,9 +169,12 @@ StepTasks RunValidateStep(ClusterSession& session, const std::function<bool()>& 
   setup.seed = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
   setup.cancelled = cancelled;
   ValidationReport report = RunValidation(*session.channels, setup, nullptr);
+  StepTasks tasks = EmptyTasks(session);
+  if (absl::Status saved = SaveBandwidthRecord(session.config_path, report.checks); !saved.ok()) {
+    tasks.notes.push_back(absl::StrCat("warning: ", saved.message()));
+  }
 
   // Each check belongs to the node that ran it: per node and kind of test, the failures.
-  StepTasks tasks = EmptyTasks(session);
   for (size_t i = 0; i < session.nodes.size(); ++i) {
     for (v1::ValidateTest test : report.tests) {
       StepOutcome task;

@@ -3,13 +3,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/nccl_config.h"
 
 namespace sparkfleet {
 namespace {
 
 constexpr uint32_t kMaxIterations = 100000;
 constexpr absl::Duration kMaxTimeout = absl::Hours(24);
-constexpr size_t kMaxEnvValue = 4096;
 
 struct EnumName {
   int value;
@@ -63,13 +63,10 @@ absl::Status CheckEnv(const google::protobuf::Map<std::string, std::string>& env
       return Invalid(
           absl::StrCat("nccl_env key \"", absl::CHexEscape(key), "\" is not NCCL_[A-Z0-9_]+"));
     }
-    bool value_ok = !value.empty() && value.size() <= kMaxEnvValue;
-    for (char c : value) {
-      value_ok = value_ok && absl::ascii_isgraph(static_cast<unsigned char>(c));
-    }
-    if (!value_ok) {
-      return Invalid(absl::StrCat("nccl_env ", key, " value \"", absl::CHexEscape(value),
-                                  "\" must be 1 to 4096 printable characters without spaces"));
+    // The same values as nccl.conf takes (the proto promises it): no whitespace, no
+    // shell text, at most what NCCL reads.
+    if (absl::Status value_ok = ValidateNcclValue(value); !value_ok.ok()) {
+      return Invalid(absl::StrCat("nccl_env ", key, " value ", value_ok.message()));
     }
   }
   return absl::OkStatus();

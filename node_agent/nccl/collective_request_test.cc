@@ -72,7 +72,10 @@ TEST(PlanCollective, RefusesWhatNoWorkerCouldRun) {
   EXPECT_THAT(message(r), HasSubstr("not NCCL_[A-Z0-9_]+"));
   r = {};
   (*r.mutable_nccl_env())["NCCL_SOCKET_IFNAME"] = "enp1s0f1np1 ";
-  EXPECT_THAT(message(r), HasSubstr("without spaces"));
+  EXPECT_THAT(message(r), HasSubstr("holds whitespace"));
+  r = {};
+  (*r.mutable_nccl_env())["NCCL_DEBUG_FILE"] = "/tmp/$(id).log";
+  EXPECT_THAT(message(r), HasSubstr("nccl_env NCCL_DEBUG_FILE value"));
   r = {};
   r.set_op(static_cast<v1::CollectiveOp>(42));
   EXPECT_THAT(message(r), HasSubstr("unknown op 42"));

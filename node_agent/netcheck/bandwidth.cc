@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -33,6 +34,12 @@ absl::Status CheckAddress(absl::string_view message, absl::string_view field,
 // ib_write_bw requests are read by rdma_bandwidth.h; reaching here is the caller's slip.
 absl::Status NotIperf3(absl::string_view message) {
   return Invalid(message, "tool", "ib_write_bw is not iperf3 (see rdma_bandwidth.h)");
+}
+
+// True when `number` is there and in [low, high]: only then may it be cast to an integer
+// (a cast of a value outside the type's range is undefined behaviour).
+bool InRange(std::optional<double> number, double low, double high) {
+  return number.has_value() && *number >= low && *number <= high;
 }
 
 // iperf3's own reason from its JSON "error", else its last stderr line, else how it ended.
@@ -128,12 +135,13 @@ absl::StatusOr<v1::BandwidthResult> ParseIperf3ClientJson(absl::string_view json
   result.set_sent_bps(*sent);
   result.set_received_bps(*received);
   std::optional<double> retransmits = doc->NumberAt({"end", "sum_sent", "retransmits"});
-  result.set_retransmits(retransmits.has_value() ? static_cast<int64_t>(*retransmits) : -1);
+  result.set_retransmits(InRange(retransmits, 0, 1e18) ? static_cast<int64_t>(*retransmits) : -1);
   result.set_duration_s(doc->NumberAt({"end", "sum_received", "seconds"})
                             .value_or(doc->NumberAt({"end", "sum_sent", "seconds"}).value_or(0)));
   std::optional<double> streams = doc->NumberAt({"start", "test_start", "num_streams"});
-  result.set_parallel_streams(streams.has_value() ? static_cast<uint32_t>(*streams)
-                                                  : options.parallel_streams);
+  result.set_parallel_streams(InRange(streams, 0, std::numeric_limits<uint32_t>::max())
+                                  ? static_cast<uint32_t>(*streams)
+                                  : options.parallel_streams);
   std::optional<double> reverse = doc->NumberAt({"start", "test_start", "reverse"});
   result.set_reverse(reverse.has_value() ? *reverse != 0 : options.reverse);
   v1::BandwidthLane* lane = result.add_lanes();

@@ -63,6 +63,26 @@ TEST(ParseIperf3ClientJson, Iperf3sErrorIsAFailedPreconditionSayingIt) {
                         "Connection refused"));
 }
 
+// fuzz_iperf3_json: num_streams 1e30 (or retransmits 1e300, or -1 streams) was cast to an
+// integer it does not fit (undefined behaviour); such numbers count as not reported.
+TEST(ParseIperf3ClientJson, FuzzRegressionOutOfRangeNumbersAreNotReported) {
+  absl::StatusOr<v1::BandwidthResult> result =
+      ParseIperf3ClientJson(R"({"start":{"test_start":{"num_streams":1e30}},"end":{"sum_sent": )"
+                            R"({"bits_per_second":5},"sum_received":{"bits_per_second":9}}})",
+                            ClientOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->parallel_streams(), 2u);  // the request's
+  EXPECT_EQ(result->retransmits(), -1);
+
+  result = ParseIperf3ClientJson(
+      R"({"start":{"test_start":{"num_streams":-1}},"end":{"sum_sent":)"
+      R"({"bits_per_second":5,"retransmits":1e300},"sum_received":{"bits_per_second":9}}})",
+      ClientOptions());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->parallel_streams(), 2u);
+  EXPECT_EQ(result->retransmits(), -1);
+}
+
 TEST(ParseIperf3ClientJson, TextThatIsNotTheReportIsInvalid) {
   EXPECT_EQ(ParseIperf3ClientJson("iperf3: error", ClientOptions()).status().code(),
             absl::StatusCode::kInvalidArgument);

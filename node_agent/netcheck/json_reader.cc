@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/validate.h"
 
 namespace sparkfleet {
 
@@ -186,6 +187,7 @@ class JsonParser {
     }
     uint32_t code = 0;
     if (!Hex4(code)) return Error("invalid \\u escape");
+    if (code >= 0xDC00 && code < 0xE000) return Error("unpaired surrogate in a \\u escape");
     if (code >= 0xD800 && code < 0xDC00) {
       uint32_t low = 0;
       if (!Consume("\\u") || !Hex4(low) || low < 0xDC00 || low >= 0xE000) {
@@ -197,11 +199,13 @@ class JsonParser {
     return absl::OkStatus();
   }
 
+  // Strings must be UTF-8 (RFC 8259 section 8.1): they end up in proto3 string fields,
+  // and a reply holding other bytes does not parse on the caller's side.
   absl::Status String(std::string& out) {
     ++pos_;  // '"'
     while (pos_ < text_.size()) {
       char c = text_[pos_++];
-      if (c == '"') return absl::OkStatus();
+      if (c == '"') return IsUtf8(out) ? absl::OkStatus() : Error("a string is not UTF-8");
       if (static_cast<unsigned char>(c) < 0x20) return Error("control character in a string");
       if (c != '\\') {
         out += c;

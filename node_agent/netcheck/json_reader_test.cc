@@ -67,5 +67,19 @@ TEST(JsonValue, ReadsIperf3sRealOutputWithItsRepeatedKeys) {
   EXPECT_EQ(doc->NumberAt({"start", "test_start", "num_streams"}), 2.0);
 }
 
+// fuzz_tailscale_json: strings with bytes that are not UTF-8, or a lone low surrogate
+// escape, were kept as they were and later broke the proto3 reply they went into.
+TEST(JsonValue, FuzzRegressionStringsMustBeUtf8) {
+  for (const char* bad : {"\"\xf0\"", "[\"ok\", \"\xb0\"]", "{\"\xff\": 1}", "\"\\udc00\"",
+                          "\"\\ud83d\\udc00\\udc00\""}) {
+    absl::StatusOr<JsonValue> doc = JsonValue::Parse(bad);
+    ASSERT_FALSE(doc.ok()) << bad;
+    EXPECT_EQ(doc.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  absl::StatusOr<JsonValue> utf8 = JsonValue::Parse("\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00\"");
+  ASSERT_TRUE(utf8.ok()) << utf8.status();
+  EXPECT_EQ(utf8->AsString(), "caf\xc3\xa9 \xc3\xa9 \xf0\x9f\x98\x80");
+}
+
 }  // namespace
 }  // namespace sparkfleet

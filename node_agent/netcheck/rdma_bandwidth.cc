@@ -36,7 +36,9 @@ absl::Status CheckIpv4(absl::string_view message, absl::string_view field,
 }
 
 bool IsDeviceName(absl::string_view name) {
-  if (name.empty() || name.size() > kMaxDeviceNameLength || name == "." || name == "..") {
+  // A leading '-' would read as one of ib_write_bw's options.
+  if (name.empty() || name.size() > kMaxDeviceNameLength || name == "." || name == ".." ||
+      name.front() == '-') {
     return false;
   }
   return std::all_of(name.begin(), name.end(), [](char c) {

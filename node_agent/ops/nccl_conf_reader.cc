@@ -25,13 +25,19 @@ namespace {
 constexpr char kPasswdPath[] = "/etc/passwd";
 constexpr char kFromEnvironment[] = "environment";
 
+// `text` for a reply field: as it is when it is UTF-8, else C-escaped ("\xb0"). NCCL takes
+// any bytes, but proto3 strings must be UTF-8 or the reply does not parse for the caller.
+std::string ForReply(absl::string_view text) {
+  return IsUtf8(text) ? std::string(text) : absl::CHexEscape(text);
+}
+
 void AddProblem(uint32_t line, v1::NcclConfProblemKind kind, absl::string_view text,
                 std::string message, v1::NcclConfFile* file) {
   v1::NcclConfProblem* problem = file->add_problems();
   problem->set_line(line);
   problem->set_kind(kind);
-  problem->set_text(std::string(text));
-  problem->set_message(std::move(message));
+  problem->set_text(ForReply(text));
+  problem->set_message(ForReply(message));
 }
 
 bool IsBlank(char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); }
@@ -106,9 +112,9 @@ void ParseSetting(uint32_t line, absl::string_view text, size_t equals, absl::st
     return;
   }
   v1::NcclSetting* setting = file->add_settings();
-  setting->set_key(std::string(key));
-  setting->set_value(std::string(value));
-  setting->set_source(std::string(path));
+  setting->set_key(ForReply(key));
+  setting->set_value(ForReply(value));
+  setting->set_source(ForReply(path));
   setting->set_line(line);
   CheckWhitespace(line, text, key, value, file);
   CheckKnownKey(line, text, key, file);
@@ -155,7 +161,7 @@ absl::StatusOr<v1::NcclConfFile> ReadConfFile(Env& env, const std::string& path)
   absl::StatusOr<std::string> text = env.ReadFile(path);
   if (absl::IsNotFound(text.status())) {
     v1::NcclConfFile absent;
-    absent.set_path(path);
+    absent.set_path(ForReply(path));
     return absent;
   }
   if (!text.ok()) return text.status();
@@ -210,7 +216,7 @@ NcclProcessFacts CurrentNcclProcessFacts() {
 
 v1::NcclConfFile ParseNcclConfText(absl::string_view text, absl::string_view path) {
   v1::NcclConfFile file;
-  file.set_path(std::string(path));
+  file.set_path(ForReply(path));
   file.set_present(true);
   std::map<std::string, uint32_t> first_line;
   std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
@@ -265,8 +271,8 @@ absl::StatusOr<v1::ReadNcclConfReply> ReadNcclConf(Env& env, const v1::ReadNcclC
   v1::ReadNcclConfReply reply;
   for (const auto& [key, value] : process.environment) {
     v1::NcclSetting* setting = reply.add_environment();
-    setting->set_key(key);
-    setting->set_value(value);
+    setting->set_key(ForReply(key));
+    setting->set_value(ForReply(value));
     setting->set_source(kFromEnvironment);
   }
   absl::StatusOr<std::optional<std::string>> user_path = UserConfPath(env, request, process);

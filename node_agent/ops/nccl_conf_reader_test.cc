@@ -96,6 +96,19 @@ TEST(NcclConfParse, DuplicatesKeepTheFirstValueAsNcclDoes) {
   EXPECT_THAT(ProblemOn(file, 3)->message(), HasSubstr("already set on line 1"));
 }
 
+// fuzz_nccl_conf: a line holding a byte that is not UTF-8 went into the reply as it was,
+// and the reply then did not parse on sparkctl's side; such text is C-escaped.
+TEST(NcclConfParse, FuzzRegressionTextNotUtf8IsEscaped) {
+  v1::NcclConfFile file = ParseNcclConfText("\xb0", "/etc/nccl.conf");
+  ASSERT_EQ(file.problems_size(), 1);
+  EXPECT_EQ(file.problems(0).text(), "\\xb0");
+  file = ParseNcclConfText("NCCL_DEBUG=caf\xe9\n", "/etc/nccl.conf");
+  ASSERT_EQ(file.settings_size(), 1);
+  EXPECT_EQ(file.settings(0).value(), "caf\\xe9");
+  v1::NcclConfFile copy;
+  ASSERT_TRUE(copy.ParseFromString(file.SerializeAsString()));
+}
+
 TEST(NcclConfPasswd, FindsHomeByNameOrUid) {
   std::string passwd =
       "root:x:0:0:root:/root:/bin/bash\nnvidia:x:1000:1000:,,,:/home/nvidia:/bin/bash\nbad\n";

@@ -1,5 +1,6 @@
 #include "node_agent/ops/nccl_install.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "node_agent/info/os_release.h"
 #include "node_agent/ops/install_steps.h"
 
@@ -270,6 +272,40 @@ class Installer {
   std::vector<v1::ChangeReport> changes_;
 };
 
+// Empty, or space-separated "-gencode=arch=compute_XY,code=sm_XY" (code may also be
+// compute_XY; XY may end in a letter, 90a): nothing else reaches nvcc's command line.
+bool IsGencodeList(absl::string_view gencode) {
+  if (gencode.size() > 512) return false;
+  auto arch = [](absl::string_view text, absl::string_view prefix) {
+    if (!absl::ConsumePrefix(&text, prefix) || text.empty()) return false;
+    if (absl::ascii_isalpha(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+      return absl::ascii_isdigit(static_cast<unsigned char>(c));
+    });
+  };
+  for (absl::string_view flag : absl::StrSplit(gencode, ' ', absl::SkipEmpty())) {
+    if (!absl::ConsumePrefix(&flag, "-gencode=arch=")) return false;
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(flag, absl::MaxSplits(",code=", 1));
+    if (!arch(parts.first, "compute_") ||
+        !(arch(parts.second, "sm_") || arch(parts.second, "compute_"))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A normalized absolute directory under /opt/ or /usr/local/ of letters, digits and
+// "/ . _ -": make install writes there as root.
+bool IsInstallPrefix(absl::string_view prefix) {
+  if (!absl::StartsWith(prefix, "/opt/") && !absl::StartsWith(prefix, "/usr/local/")) return false;
+  if (!OnlyChars(prefix, "/._-")) return false;
+  for (absl::string_view part : absl::StrSplit(prefix.substr(1), '/')) {
+    if (part.empty() || part == "." || part == ".." || part[0] == '-') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> CudaRepoDistribution(absl::string_view os_release) {
@@ -309,30 +345,33 @@ absl::Status ValidateInstallNcclRequest(const v1::InstallNcclRequest& request) {
   if (!v1::NcclInstallMethod_IsValid(request.method())) {
     return absl::InvalidArgumentError(absl::StrCat("unknown install method ", request.method()));
   }
-  if (!request.version().empty() &&
-      (request.version().size() > 64 || !OnlyChars(request.version(), ".+:~-"))) {
+  // Debian versions start with a digit (an epoch or the upstream version), so none reads
+  // as an option of apt-get.
+  const std::string& version = request.version();
+  if (!version.empty() &&
+      (version.size() > 64 || !absl::ascii_isdigit(version[0]) || !OnlyChars(version, ".+:~-"))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("version \"", absl::CHexEscape(request.version()),
+        absl::StrCat("version \"", absl::CHexEscape(version),
                      "\" is not an apt package version (e.g. 2.27.7-1+cuda13.0)"));
   }
   if (request.method() != v1::NCCL_INSTALL_METHOD_SOURCE) return absl::OkStatus();
+  // NCCL's release tags: v2.27.7-1.
   const std::string& tag = request.source_tag();
-  if (tag.empty() || tag.size() > 64 || tag[0] == '-' || tag[0] == '.' || !OnlyChars(tag, "._-")) {
+  if (tag.size() < 2 || tag.size() > 64 || tag[0] != 'v' || !absl::ascii_isdigit(tag[1]) ||
+      !OnlyChars(tag, "._-")) {
     return absl::InvalidArgumentError(absl::StrCat("source_tag \"", absl::CHexEscape(tag),
                                                    "\" is not a release tag (e.g. v2.27.7-1)"));
   }
-  const std::string& gencode = request.nvcc_gencode();
-  if (!gencode.empty() && (!absl::StartsWith(gencode, "-gencode") || gencode.size() > 512 ||
-                           !OnlyChars(gencode, "-=,_ "))) {
+  if (!IsGencodeList(request.nvcc_gencode())) {
     return absl::InvalidArgumentError(
-        absl::StrCat("nvcc_gencode \"", absl::CHexEscape(gencode),
+        absl::StrCat("nvcc_gencode \"", absl::CHexEscape(request.nvcc_gencode()),
                      "\" is not -gencode=arch=compute_XY,code=sm_XY[ ...]"));
   }
   const std::string& prefix = request.install_prefix();
-  if (!prefix.empty() &&
-      (prefix[0] != '/' || absl::StrContains(prefix, "..") || !OnlyChars(prefix, "/._-"))) {
-    return absl::InvalidArgumentError(absl::StrCat("install_prefix \"", absl::CHexEscape(prefix),
-                                                   "\" must be an absolute plain path"));
+  if (!prefix.empty() && !IsInstallPrefix(prefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("install_prefix \"", absl::CHexEscape(prefix),
+                     "\" must be a plain absolute directory under /opt/ or /usr/local/"));
   }
   return absl::OkStatus();
 }

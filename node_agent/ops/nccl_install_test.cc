@@ -241,6 +241,28 @@ TEST(ValidateInstallNcclRequest, RefusesWhatCouldNotBePassedSafely) {
   EXPECT_TRUE(ValidateInstallNcclRequest(request).ok());
 }
 
+TEST(ValidateInstallNcclRequest, RefusesOptionsSystemPrefixesAndExtraCompilerFlags) {
+  v1::InstallNcclRequest request;
+  request.set_version("--help");
+  EXPECT_THAT(ValidateInstallNcclRequest(request).message(), HasSubstr("version"));
+  request = {};
+  request.set_method(v1::NCCL_INSTALL_METHOD_SOURCE);
+  request.set_source_tag("master");
+  EXPECT_THAT(ValidateInstallNcclRequest(request).message(), HasSubstr("source_tag"));
+  request.set_source_tag("v2.27.7-1");
+  for (const char* prefix : {"/", "/etc", "/usr", "/opt/-x", "/usr/local/../../etc"}) {
+    request.set_install_prefix(prefix);
+    EXPECT_THAT(ValidateInstallNcclRequest(request).message(), HasSubstr("install_prefix"))
+        << prefix;
+  }
+  request.set_install_prefix("/usr/local/nccl");
+  request.set_nvcc_gencode(
+      "-gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_121,code=compute_121");
+  EXPECT_TRUE(ValidateInstallNcclRequest(request).ok());
+  request.set_nvcc_gencode("-gencode=arch=compute_121,code=sm_121 -Xcompiler=-fplugin=x");
+  EXPECT_THAT(ValidateInstallNcclRequest(request).message(), HasSubstr("nvcc_gencode"));
+}
+
 TEST(CudaRepository, NamesDistributionArchAndGencode) {
   EXPECT_EQ(*CudaRepoDistribution("ID=ubuntu\nVERSION_ID=\"22.04\"\n"), "ubuntu2204");
   EXPECT_EQ(*CudaRepoArch("aarch64"), "sbsa");

@@ -35,18 +35,28 @@ std::string Quoted(absl::string_view text) {
   return absl::StrCat("\"", absl::CHexEscape(text), "\"");
 }
 
-// The rules below are cluster.yaml's (common/cluster_config_setup.h), so that whatever
-// the coordinator accepts the agent accepts too; none of the characters allowed can
-// split an exports(5) or fstab(5) field.
+// The rules below started as cluster.yaml's (common/cluster_config_setup.h) and are
+// stricter where hostile input showed the need (system directories, option syntax);
+// none of the characters allowed can split an exports(5) or fstab(5) field.
 
-// Absolute, normalized, not "/"; letters, digits and ". _ - + @".
+constexpr size_t kMaxOptionsBytes = 1024;
+
+// System directories: exporting one hands the node's own files to the clients, and
+// mounting over one hides them from the node itself.
+constexpr absl::string_view kSystemDirectories[] = {"bin",   "boot",  "dev",    "etc",  "lib",
+                                                    "lib32", "lib64", "libx32", "proc", "root",
+                                                    "run",   "sbin",  "sys",    "usr"};
+
+// Absolute, normalized, not "/" nor in a system directory; letters, digits and
+// ". _ - + @".
 absl::Status ValidateSharePath(absl::string_view path) {
   if (!absl::StartsWith(path, "/"))
     return absl::InvalidArgumentError(Quoted(path) + " is not an absolute path");
   if (path == "/") {
     return absl::InvalidArgumentError("\"/\" is the root directory; name a directory under it");
   }
-  for (absl::string_view part : absl::StrSplit(path.substr(1), '/')) {
+  std::vector<absl::string_view> parts = absl::StrSplit(path.substr(1), '/');
+  for (absl::string_view part : parts) {
     if (part.empty() || part == "." || part == "..") {
       return absl::InvalidArgumentError(
           Quoted(path) + " is not a normalized path (no empty, \".\" or \"..\" parts)");
@@ -56,14 +66,38 @@ absl::Status ValidateSharePath(absl::string_view path) {
                                         " may hold only letters, digits, '/' and \". _ - + @\"");
     }
   }
+  for (absl::string_view system : kSystemDirectories) {
+    if (parts[0] == system) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Quoted(path), " is in /", system,
+                       ", a system directory; share a directory of its own (/srv/sparkfleet)"));
+    }
+  }
   return absl::OkStatus();
 }
 
-// A comma-separated option list: letters, digits and "_ = , . : / + -".
+// A comma-separated option list, each option a name ("rw", "x-systemd.automount") or
+// name=value ("anonuid=1000", "sec=krb5:sys"): names start with a letter, digit or '_'.
 absl::Status ValidateShareOptions(absl::string_view options) {
-  if (!options.empty() && AllCharsIn(options, "_=,.:/+-")) return absl::OkStatus();
+  if (options.size() > kMaxOptionsBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "is ", options.size(), " bytes; an option list is at most ", kMaxOptionsBytes));
+  }
+  bool ok = !options.empty();
+  for (absl::string_view option : absl::StrSplit(options, ',')) {
+    std::pair<absl::string_view, absl::string_view> name_value =
+        absl::StrSplit(option, absl::MaxSplits('=', 1));
+    absl::string_view name = name_value.first;
+    ok = ok && !name.empty() &&
+         (absl::ascii_isalnum(static_cast<unsigned char>(name[0])) || name[0] == '_');
+    ok = ok && AllCharsIn(name, "_.-") && AllCharsIn(name_value.second, "_.:/+-@");
+    ok = ok && !absl::StrContains(name_value.second, "..");
+    if (!ok) break;
+  }
+  if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      Quoted(options) + " is not an option list (letters, digits and \"_ = , . : / + -\")");
+      Quoted(options) +
+      " is not an option list (name or name=value, separated by ',': rw,sync,no_subtree_check)");
 }
 
 bool IsIpv4Cidr(absl::string_view text) {

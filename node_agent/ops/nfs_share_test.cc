@@ -109,6 +109,33 @@ TEST(NfsValidation, RefusesWildcardsEscapesAndMixedRoles) {
   refused(r, "role");
 }
 
+TEST(NfsValidation, RefusesSystemDirectoriesAndOptionsThatAreNotOptions) {
+  auto refused = [](const v1::ConfigureNfsRequest& request, const std::string& field) {
+    absl::Status s = ValidateConfigureNfsRequest(request);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << field;
+    EXPECT_THAT(s.message(), HasSubstr(field));
+  };
+  for (const char* system : {"/etc", "/etc/passwd", "/root/x", "/usr/local/x", "/boot"}) {
+    v1::ConfigureNfsRequest r = Server();
+    r.set_export_path(system);
+    refused(r, "export_path");
+    r = Client();
+    r.set_mount_point(system);
+    refused(r, "mount_point");
+  }
+  for (const char* options : {"/etc/passwd", "-o", "rw,,sync", "x=../../y", "$(id)", "a=b;c"}) {
+    v1::ConfigureNfsRequest r = Client();
+    r.set_mount_options(options);
+    refused(r, "mount_options");
+  }
+  v1::ConfigureNfsRequest r = Server();
+  r.set_export_options("rw,sync,no_subtree_check,anonuid=1000,sec=krb5:sys");
+  EXPECT_TRUE(ValidateConfigureNfsRequest(r).ok());
+  r = Client();
+  r.set_mount_options("defaults,_netdev,x-systemd.automount,vers=4.2");
+  EXPECT_TRUE(ValidateConfigureNfsRequest(r).ok());
+}
+
 class ConfigureNfsTest : public ::testing::Test {
  protected:
   void SetUp() override {

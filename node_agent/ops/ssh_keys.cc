@@ -1,5 +1,6 @@
 #include "node_agent/ops/ssh_keys.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <utility>
@@ -239,9 +240,17 @@ absl::Status ValidateGenerateSshKeyRequest(const v1::GenerateSshKeyRequest& requ
   if (absl::Status user = ValidateUserName(request.user()); !user.ok()) {
     return Field(absl::StrCat(kPrefix, "user"), user);
   }
-  if (request.comment().size() > kMaxCommentBytes || HasControlCharacter(request.comment())) {
+  // The comment goes into ssh-keygen's argv and the .pub line every node's
+  // authorized_keys gets: plain text only, so it can never read as an option or shell.
+  const std::string& comment = request.comment();
+  const bool plain = std::all_of(comment.begin(), comment.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+           absl::StrContains(" @._+-:=,()", c);
+  });
+  if (comment.size() > kMaxCommentBytes || !plain || absl::StartsWith(comment, "-")) {
     return Invalid(absl::StrCat(kPrefix, "comment: at most ", kMaxCommentBytes,
-                                " bytes without newlines or control characters"));
+                                " bytes of letters, digits, spaces and \"@ . _ + - : = , ( )\", "
+                                "not starting with '-' (\"nvidia@spark-001\")"));
   }
   return absl::OkStatus();
 }

@@ -62,7 +62,8 @@ int CountAuthorizedKeys(absl::string_view authorized_keys);
 [[nodiscard]] absl::Status ValidateConfigureSshRequest(const v1::ConfigureSshRequest& request);
 
 // INVALID_ARGUMENT when the user name or the key comment is not acceptable (a comment
-// may hold any printable text up to 256 bytes, no control characters).
+// is up to 256 bytes of letters, digits, spaces and "@ . _ + - : = , ( )", not starting
+// with '-').
 [[nodiscard]] absl::Status ValidateGenerateSshKeyRequest(const v1::GenerateSshKeyRequest& request);
 
 }  // namespace sparkfleet

@@ -147,6 +147,10 @@ TEST(ValidateGenerateSshKeyRequest, NeedsAUserAndAOneLineComment) {
   EXPECT_TRUE(ValidateGenerateSshKeyRequest(request).ok());
   request.set_comment("x\ny");
   EXPECT_THAT(ValidateGenerateSshKeyRequest(request).message(), HasSubstr(".comment: "));
+  for (const char* bad : {"$(id)", "`id`", "a;b", "a|b", "-O", "../../etc/passwd"}) {
+    request.set_comment(bad);
+    EXPECT_FALSE(ValidateGenerateSshKeyRequest(request).ok()) << bad;
+  }
 }
 
 }  // namespace

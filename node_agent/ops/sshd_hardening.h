@@ -41,9 +41,13 @@ namespace sparkfleet {
 inline constexpr char kSshdConfigPath[] = "/etc/ssh/sshd_config";
 inline constexpr char kSshdDropInPath[] = "/etc/ssh/sshd_config.d/10-sparkfleet.conf";
 
-// INVALID_ARGUMENT unless `keyword` is letters only (at most 64) and not a keyword that
-// changes how the rest of the file is read (Match, Include), and `value` is non-empty
-// text without '#', newlines or control characters, with no blanks at either end.
+// INVALID_ARGUMENT unless `keyword` is one of the sshd keywords sparkfleet sets
+// (authentication, forwarding, limits, algorithms, AllowUsers/DenyUsers and the like; any
+// case) and `value` is written as that keyword's values are: a word (yes,
+// prohibit-password), an amount (3, 2m, 10:30:100), an algorithm list (+ssh-rsa) or user
+// patterns (nvidia admin@10.0.0.0/8), at most 1024 bytes. Keywords that name a file or
+// a command sshd reads or runs (Banner, AuthorizedKeysCommand, ForceCommand, Subsystem,
+// ...) and those that change how the file is read (Match, Include) are refused.
 [[nodiscard]] absl::Status ValidateSshdOption(absl::string_view keyword, absl::string_view value);
 
 // The drop-in's content. Pure.

@@ -62,6 +62,34 @@ TEST(ValidateSshdOption, RefusesWhatWouldChangeTheFilesMeaning) {
   EXPECT_FALSE(ValidateSshdOption("Banner", " padded").ok());
 }
 
+TEST(ValidateSshdOption, AcceptsPolicyKeywordsInTheirOwnShapeOnly) {
+  for (const auto& [keyword, value] : std::vector<std::pair<const char*, const char*>>{
+           {"MaxAuthTries", "3"},
+           {"maxstartups", "10:30:100"},
+           {"LoginGraceTime", "2m"},
+           {"PermitRootLogin", "prohibit-password"},
+           {"LogLevel", "VERBOSE"},
+           {"Ciphers", "-aes128-cbc"},
+           {"KexAlgorithms", "+sntrup761x25519-sha512@openssh.com"},
+           {"AuthenticationMethods", "publickey,password publickey"},
+           {"DenyUsers", "guest* root@10.0.0.0/8 !admin"}}) {
+    EXPECT_TRUE(ValidateSshdOption(keyword, value).ok()) << keyword << " " << value;
+  }
+  for (const auto& [keyword, value] :
+       std::vector<std::pair<const char*, const char*>>{{"Banner", "/etc/shadow"},
+                                                        {"AuthorizedKeysCommand", "/tmp/x"},
+                                                        {"ForceCommand", "id"},
+                                                        {"Subsystem", "sftp /tmp/x"},
+                                                        {"MaxAuthTries", "$(id)"},
+                                                        {"MaxAuthTries", "-1"},
+                                                        {"PasswordAuthentication", "no;id"},
+                                                        {"AllowUsers", "../../etc/passwd"},
+                                                        {"AllowUsers", "-evil"}}) {
+    EXPECT_EQ(ValidateSshdOption(keyword, value).code(), absl::StatusCode::kInvalidArgument)
+        << keyword << " " << value;
+  }
+}
+
 TEST(CheckSshdConfigReadsDropIns, DebianAndUbuntuReadThemFirst) {
   EXPECT_TRUE(CheckSshdConfigReadsDropIns(kDebianSshdConfig, {}).ok());
 }

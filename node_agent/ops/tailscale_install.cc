@@ -45,10 +45,17 @@ absl::Status CheckSourcesList(absl::string_view text) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line.front() == '#') continue;
-    if (!absl::StartsWith(line, "deb ")) {
-      return absl::InvalidArgumentError(absl::StrCat("the Tailscale sources list has line \"",
-                                                     absl::CHexEscape(line.substr(0, 80)),
-                                                     "\"; expected only `deb ...` lines"));
+    // A deb line is options, a URI, a suite and components: nothing apt or a shell
+    // would read as anything else.
+    const bool plain = std::all_of(line.begin(), line.end(), [](char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+             absl::StrContains(" []=/:._-+~,@%", c);
+    });
+    if (!absl::StartsWith(line, "deb ") || !plain) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the Tailscale sources list has line \"", absl::CHexEscape(line.substr(0, 80)),
+          "\"; expected only `deb ...` lines ([options] URI suite components) of letters, "
+          "digits and \"[ ] = / : . _ - + ~ , @ %\""));
     }
     has_deb = true;
   }
@@ -337,7 +344,10 @@ absl::Status ValidateInstallTailscaleRequest(const v1::InstallTailscaleRequest& 
         absl::StrCat("apt_source.keyring_gpg is ", source.keyring_gpg().size(), " bytes; at most ",
                      kMaxKeyringBytes, " (Tailscale's <codename>.noarmor.gpg)"));
   }
-  if (!source.sources_list().empty()) return CheckSourcesList(source.sources_list());
+  if (source.sources_list().empty()) return absl::OkStatus();
+  if (absl::Status s = CheckSourcesList(source.sources_list()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("apt_source.sources_list: ", s.message()));
+  }
   return absl::OkStatus();
 }
 

@@ -213,6 +213,9 @@ TEST(ValidateInstallTailscaleRequest, RefusesWhatCouldNotBeUsedSafely) {
   EXPECT_THAT(ValidateInstallTailscaleRequest(request).message(), HasSubstr("deb ..."));
   request.mutable_apt_source()->set_sources_list("# c\ndeb https://pkgs.tailscale.com x main\n");
   EXPECT_TRUE(ValidateInstallTailscaleRequest(request).ok());
+  request.mutable_apt_source()->set_sources_list("deb https://pkgs.tailscale.com x main;id\n");
+  EXPECT_THAT(ValidateInstallTailscaleRequest(request).message(),
+              HasSubstr("apt_source.sources_list: "));
 }
 
 }  // namespace

@@ -90,6 +90,15 @@ TEST(ParseTailscaleStatusJson, TextThatIsNotAStatusIsAnError) {
               HasSubstr("no BackendState"));
 }
 
+// fuzz_tailscale_json: a peer's HostName with a byte that is not UTF-8 went into the
+// reply as it was, and GetTailscaleStatus's reply then did not parse on sparkctl's side.
+TEST(ParseTailscaleStatusJson, FuzzRegressionHostNameNotUtf8) {
+  absl::StatusOr<TailscaleState> state =
+      ParseTailscaleStatusJson("{\"BackendState\":\"\",\"Peer\":{\"\":{\"HostName\":\"\xf0\"}}}");
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ParseTailscalePrefs, ReadsTheFourSettingsAndNullRoutes) {
   absl::StatusOr<TailscaleSettings> prefs = ParseTailscalePrefs(
       R"({"ControlURL": "https://controlplane.tailscale.com", "RouteAll": true,

@@ -446,6 +446,43 @@ TEST(ProbeGarbledSpark, MissingPortStateIsAWarningNamingItsPath) {
   EXPECT_EQ(reply.gpus_size(), 1);
 }
 
+// fuzz_probe_tree: a netdev name that is not UTF-8 (/sys/class/net/\xeb -> 9) went into
+// the reply as it was, and then the whole Probe reply did not parse on sparkctl's side.
+// Such names and file contents are left out with a warning that shows their bytes.
+TEST(ProbeGarbledSpark, FuzzRegressionTextNotUtf8IsLeftOutWithAWarning) {
+  TreeCopy tree("dgx-spark");
+  std::filesystem::create_symlink("9", tree.root() + "/sys/class/net/\xeb");
+  tree.Write("/sys/class/infiniband/rocep1s0f1/fw_ver", "28.\xff\n");
+
+  v1::ProbeReply reply = ProbeTree(tree.root());
+
+  v1::ProbeReply copy;
+  ASSERT_TRUE(copy.ParseFromString(reply.SerializeAsString()));
+  EXPECT_THAT(reply.warnings(),
+              UnorderedElementsAre(Warning("/sys/class/net/\\xeb", "not UTF-8"),
+                                   Warning("/sys/class/infiniband/rocep1s0f1/fw_ver",
+                                           "\"28.\\xff\" is not UTF-8 text")));
+  EXPECT_EQ(reply.nics_size(), 10);
+  const v1::RdmaDevice* device = FindRdma(reply, "rocep1s0f1");
+  ASSERT_NE(device, nullptr);
+  EXPECT_EQ(device->fw_version(), "");
+}
+
+// fuzz_probe_tree: a port directory "0" (ports count from 1) read netdevs[0 - 1], far
+// past the end of the list.
+TEST(ProbeGarbledSpark, FuzzRegressionPortZeroHasNoNetdevByPosition) {
+  TreeCopy tree("vm");
+  std::filesystem::create_directories(tree.root() + "/sys/class/infiniband/mlx5_0/ports/0");
+
+  v1::ProbeReply reply = ProbeTree(tree.root());
+
+  const v1::RdmaDevice* device = FindRdma(reply, "mlx5_0");
+  ASSERT_NE(device, nullptr);
+  ASSERT_EQ(device->ports_size(), 1);
+  EXPECT_EQ(device->ports(0).port(), 0u);
+  EXPECT_EQ(device->ports(0).netdev(), "");
+}
+
 // --- 8-GPU server
 
 TEST(ProbeH100, MatrixMatchesTheReadme) {

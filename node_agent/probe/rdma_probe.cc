@@ -65,7 +65,10 @@ v1::RdmaPort ProbePort(SysfsReader& sysfs, const std::string& dir, uint32_t numb
       break;
     }
   }
-  if (port.netdev().empty() && netdevs.size() >= number) port.set_netdev(netdevs[number - 1]);
+  // Ports count from 1; a port "0" (a garbled tree) has no netdev by position.
+  if (port.netdev().empty() && number >= 1 && netdevs.size() >= number) {
+    port.set_netdev(netdevs[number - 1]);
+  }
   if (std::optional<uint32_t> index = AutoGidIndex(port)) port.set_auto_gid_index(*index);
   return port;
 }

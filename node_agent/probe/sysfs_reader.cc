@@ -4,6 +4,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "common/validate.h"
 
 namespace sparkfleet {
 
@@ -12,10 +13,20 @@ absl::string_view Basename(absl::string_view path) {
   return slash == absl::string_view::npos ? path : path.substr(slash + 1);
 }
 
+namespace {
+
+// Proto3 strings must be UTF-8, or the whole reply does not parse for the caller; a file
+// name or text that is not becomes a warning, and the warning shows its bytes escaped.
+std::string ForReply(absl::string_view text) {
+  return IsUtf8(text) ? std::string(text) : absl::CHexEscape(text);
+}
+
+}  // namespace
+
 void SysfsReader::Warn(absl::string_view path, absl::string_view message) {
   v1::ProbeWarning* warning = warnings_->Add();
-  warning->set_path(std::string(path));
-  warning->set_message(std::string(message));
+  warning->set_path(ForReply(path));
+  warning->set_message(ForReply(message));
 }
 
 std::optional<std::string> SysfsReader::Read(absl::string_view path, bool optional) {
@@ -32,6 +43,10 @@ std::optional<std::string> SysfsReader::Read(absl::string_view path, bool option
   }
   absl::string_view trimmed = absl::StripAsciiWhitespace(*text);
   if (trimmed.empty()) return std::nullopt;
+  if (!IsUtf8(trimmed)) {
+    Warn(path, absl::StrCat("\"", absl::CHexEscape(trimmed), "\" is not UTF-8 text"));
+    return std::nullopt;
+  }
   return std::string(trimmed);
 }
 
@@ -57,7 +72,15 @@ std::vector<std::string> SysfsReader::List(absl::string_view path) {
     if (!absl::IsNotFound(names.status())) Warn(path, names.status().message());
     return {};
   }
-  return *names;
+  std::vector<std::string> out;
+  for (std::string& name : *names) {
+    if (IsUtf8(name)) {
+      out.push_back(std::move(name));
+    } else {
+      Warn(absl::StrCat(path, "/", name), "the name is not UTF-8; left out");
+    }
+  }
+  return out;
 }
 
 std::optional<std::string> SysfsReader::RealPath(absl::string_view path, bool optional) {
@@ -68,6 +91,10 @@ std::optional<std::string> SysfsReader::RealPath(absl::string_view path, bool op
   absl::StatusOr<std::string> real = env_.RealPath(path);
   if (!real.ok()) {
     Warn(path, real.status().message());
+    return std::nullopt;
+  }
+  if (!IsUtf8(*real)) {
+    Warn(path, "resolves to a path that is not UTF-8");
     return std::nullopt;
   }
   return *real;

@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <cstdint>
+#include <limits>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -134,7 +137,7 @@ bool IsPciAddress(absl::string_view text) {
 
 absl::StatusOr<int> CountCpuList(absl::string_view text) {
   absl::string_view trimmed = absl::StripAsciiWhitespace(text);
-  int count = 0;
+  int64_t count = 0;  // ranges up to INT_MAX each: counted wide, then checked
   for (absl::string_view range : absl::StrSplit(trimmed, ',', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> ends = absl::StrSplit(range, '-');
     int first = 0, last = 0;
@@ -144,9 +147,10 @@ absl::StatusOr<int> CountCpuList(absl::string_view text) {
       return Bad("CPU list", text, "like \"0-19,40\"");
     }
     if (last < first) return Bad("CPU list", text, "ranges low-high");
-    count += last - first + 1;
+    count += int64_t{last} - first + 1;
+    if (count > std::numeric_limits<int>::max()) return Bad("CPU list", text, "a CPU count");
   }
-  return count;
+  return static_cast<int>(count);
 }
 
 absl::StatusOr<InterfaceAddress> ParseInterfaceAddressLine(absl::string_view line) {

@@ -156,6 +156,15 @@ TEST(CountCpuList, RejectsGarbageQuotingIt) {
   ExpectRejectedQuoting(CountCpuList("0-19,x"), "0-19,x");
 }
 
+// fuzz_sysfs_text: counting "0-2147483647" overflowed int (undefined behaviour).
+TEST(CountCpuList, FuzzRegressionCountOverflowIsAnError) {
+  ExpectRejectedQuoting(CountCpuList("0-2147483647"), "0-2147483647");
+  ExpectRejectedQuoting(CountCpuList("0-2147483646,0-2147483646"), "0-2147483646,0-2147483646");
+  absl::StatusOr<int> most = CountCpuList("1-2147483647");
+  ASSERT_TRUE(most.ok()) << most.status();
+  EXPECT_EQ(*most, 2147483647);
+}
+
 TEST(ParseInterfaceAddressLine, ReadsIpv4AndIpv6WithPrefix) {
   absl::StatusOr<InterfaceAddress> v4 = ParseInterfaceAddressLine("enp1s0f1np1 192.168.100.10/24");
   ASSERT_TRUE(v4.ok()) << v4.status();
@@ -181,6 +190,15 @@ TEST(ParseInterfaceAddressLine, RejectsGarbledLinesQuotingThem) {
   ExpectRejectedQuoting(ParseInterfaceAddressLine("lo ::1/129"), "lo ::1/129");
   ExpectRejectedQuoting(ParseInterfaceAddressLine("enP7s7 192.168.1.101"), "enP7s7 192.168.1.101");
   ExpectRejectedQuoting(ParseInterfaceAddressLine("enP7s7"), "enP7s7");
+}
+
+// fuzz_sysfs_text: the address "::\0\xff" read as "::" (inet_pton stops at the NUL), and
+// the bytes after it reached the probe reply, which then did not parse on the wire.
+TEST(ParseInterfaceAddressLine, FuzzRegressionNulInAddress) {
+  const std::string line("n ::\0\xff/4", 8);
+  absl::StatusOr<InterfaceAddress> address = ParseInterfaceAddressLine(line);
+  ASSERT_FALSE(address.ok());
+  EXPECT_EQ(address.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

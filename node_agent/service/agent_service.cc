@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/server_stream.h"
 #include "common/service_support.h"
+#include "node_agent/info/doctor_facts.h"
 #include "node_agent/nccl/collective_run.h"
 #include "node_agent/netcheck/ping.h"
 #include "node_agent/netcheck/rdma_bandwidth.h"
@@ -31,10 +32,6 @@ namespace sparkfleet {
 namespace {
 
 constexpr char kServicePrefix[] = "/sparkfleet.v1.NodeAgent/";
-
-absl::Status NotBuilt(absl::string_view method, absl::string_view capability) {
-  return sparkfleet::NotBuilt("spark-agent", method, capability);
-}
 
 // Releases an admission slot when the call's work is done.
 class Slot {
@@ -152,10 +149,12 @@ grpc::ServerUnaryReactor* NodeAgentService::Probe(grpc::CallbackServerContext* c
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::GetDoctorFacts(grpc::CallbackServerContext* context,
-                                                           const v1::GetDoctorFactsRequest*,
-                                                           v1::GetDoctorFactsReply*) {
-  return Answer(context, "GetDoctorFacts", [] {
-    return NotBuilt("GetDoctorFacts", "collection of doctor facts (CMA, clock sync, users)");
+                                                           const v1::GetDoctorFactsRequest* request,
+                                                           v1::GetDoctorFactsReply* reply) {
+  return Answer(context, "GetDoctorFacts", [&] {
+    if (absl::Status valid = ValidateGetDoctorFactsRequest(*request); !valid.ok()) return valid;
+    *reply = CollectDoctorFacts(env_, runner_, *request);
+    return absl::OkStatus();
   });
 }
 

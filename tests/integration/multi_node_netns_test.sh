@@ -78,7 +78,8 @@ for node in "${NODES[@]}"; do
   dropins+=("$(cat "$(nh_root "$node")"/etc/ssh/sshd_config.d/*sparkfleet*.conf)")
 done
 cp "$NH_CONFIG" "$NH_WORK/good.yaml"
-printf 'ssh:\n  options:\n    NoSuchSshdKeyword: "yes"\n' >>"$NH_CONFIG"
+# A keyword the agent accepts with a value real sshd refuses (the agent refuses unknown keywords itself).
+printf 'ssh:\n  options:\n    LogLevel: BOGUS\n' >>"$NH_CONFIG"
 set +e
 out=$(nh_sparkctl --timeout 20 single-node 2>&1)
 rc=$?

@@ -31,14 +31,15 @@ using ::testing::StartsWith;
 constexpr char kHostKey[] =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJPJqZe2OfgWlPdHoAzrmhGpn8DGGzynmMixrlIGwzhb";
 
-// `sshd -t -f CONFIG` double: rejects a drop-in line starting with "Bogus", as sshd does
-// an unknown keyword. `systemctl` double: succeeds. Both log their argv to LOG.
+// `sshd -t -f CONFIG` double: rejects a drop-in line "LogLevel BOGUS", as sshd does a
+// log level it does not know (unknown keywords the agent refuses itself). `systemctl`
+// double: succeeds. Both log their argv to LOG.
 void WriteTools(const std::string& dir, const std::string& log) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/sshd") << "#!/bin/sh\necho \"sshd $*\" >> '" << log << "'\n"
                                << "conf_dir=$(dirname \"$3\")/sshd_config.d\n"
-                               << "if grep -qs '^Bogus' \"$conf_dir\"/*.conf; then\n"
-                               << "  echo \"$conf_dir: Bad configuration option: Bogus\" >&2\n"
+                               << "if grep -qs '^LogLevel BOGUS' \"$conf_dir\"/*.conf; then\n"
+                               << "  echo \"$conf_dir: unsupported log level 'BOGUS'\" >&2\n"
                                << "  exit 255\nfi\n";
   std::ofstream(dir + "/systemctl") << "#!/bin/sh\necho \"systemctl $*\" >> '" << log << "'\n";
   chmod((dir + "/sshd").c_str(), 0755);
@@ -146,11 +147,11 @@ TEST_F(SshTrustIntegration, KeyOnceThenTrustAndHardeningOnceThenNothing) {
   std::vector<std::string> runs = absl::StrSplit(Log(), '\n', absl::SkipEmpty());
   EXPECT_EQ(runs.size(), 2u) << Log();
 
-  (*request.mutable_sshd_options())["Bogus"] = "yes";
+  (*request.mutable_sshd_options())["LogLevel"] = "BOGUS";
   v1::ConfigureSshReply rejected;
   status = Configure(request, &rejected);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_THAT(status.error_message(), HasSubstr("Bad configuration option: Bogus"));
+  EXPECT_THAT(status.error_message(), HasSubstr("unsupported log level 'BOGUS'"));
   EXPECT_THAT(status.error_message(), HasSubstr("sshd was not reloaded"));
   EXPECT_EQ(ClusterHarness::ReadFile(drop_in), hardened);
   EXPECT_THAT(Log(), ::testing::Not(HasSubstr("ssh.service\nsystemctl")));
