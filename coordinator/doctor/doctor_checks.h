@@ -34,15 +34,15 @@ struct MtuProbe {
 // the reason in `unknown` (by RPC name): checks that need it report it as unknown (info),
 // never as an error.
 struct DoctorNodeFacts {
-  std::string node;  // hostname in cluster.yaml
-  std::optional<v1::NodeInfo> info;               // GetInfo
-  std::optional<v1::ProbeReply> probe;            // Probe
+  std::string node;                                // hostname in cluster.yaml
+  std::optional<v1::NodeInfo> info;                // GetInfo
+  std::optional<v1::ProbeReply> probe;             // Probe
   std::optional<v1::ReadNcclConfReply> nccl_conf;  // ReadNcclConf for the cluster user
-  std::optional<v1::GetDoctorFactsReply> facts;   // GetDoctorFacts
+  std::optional<v1::GetDoctorFactsReply> facts;    // GetDoctorFacts
   // The coordinator's clock when GetDoctorFacts was sent and answered (skew allowance).
   absl::Time facts_sent;
   absl::Time facts_received;
-  std::vector<MtuProbe> mtu_probes;  // empty when not run (no link, or a single node)
+  std::vector<MtuProbe> mtu_probes;            // empty when not run (no link, or a single node)
   std::map<std::string, std::string> unknown;  // RPC -> why it was not answered
 };
 
@@ -60,12 +60,12 @@ enum class Severity { kError, kWarning, kInfo };
 const char* SeverityName(Severity severity);
 
 struct Finding {
-  std::string id;        // stable, kebab-case: "pcie-link-degraded"
+  std::string id;  // stable, kebab-case: "pcie-link-degraded"
   Severity severity = Severity::kInfo;
   std::vector<std::string> nodes;  // the nodes affected, cluster.yaml order
-  std::string seen;      // what was seen, with the figures: "enp1s0f1np1 at PCIe x2 (max x4)"
-  std::string why;       // why it matters, one sentence
-  std::string fix;       // the fix, one line
+  std::string seen;  // what was seen, with the figures: "enp1s0f1np1 at PCIe x2 (max x4)"
+  std::string why;   // why it matters, one sentence
+  std::string fix;   // the fix, one line
 };
 
 // Every check on every node and across nodes; errors first, then warnings, then info,

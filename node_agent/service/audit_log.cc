@@ -41,8 +41,8 @@ std::string AuditLine(const AuditRecord& record) {
   if (!record.outcome.ok()) {
     absl::StrAppend(&line, ",\"error\":", JsonString(record.outcome.message()));
   }
-  absl::StrAppend(&line, ",\"changed\":", record.changed ? "true" : "false", ",\"files\":[",
-                  files, "],\"duration_ms\":", absl::ToInt64Milliseconds(record.duration), "}");
+  absl::StrAppend(&line, ",\"changed\":", record.changed ? "true" : "false", ",\"files\":[", files,
+                  "],\"duration_ms\":", absl::ToInt64Milliseconds(record.duration), "}");
   return line;
 }
 
