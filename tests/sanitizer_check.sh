@@ -8,6 +8,12 @@
 # (log_path, inherited through the environment by every child), and this script fails the
 # test when one appears, printing it on stderr where ctest shows it.
 #
+# GCC's UBSan (libubsan, loaded beside libasan) ignores log_path and writes its own message on
+# stderr only; the asan test preset (CMakePresets.json) has it abort (abort_on_error=1) and ASan
+# catch the abort (handle_abort=1), so each UBSan finding also leaves an ASan report file whose
+# stack names the __ubsan_handle_*_abort check and our line. libubsan also resets the report
+# path libasan uses to UBSAN_OPTIONS' log_path, so both variables carry the same directory.
+#
 #   sanitizer_check.sh run CMD [ARG...]   runs CMD with reports going to a fresh directory;
 #                                         exits 1 when any report appeared, else CMD's status.
 #                                         The CROSSCOMPILING_EMULATOR of every executable, so
