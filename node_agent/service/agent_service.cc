@@ -45,6 +45,35 @@ class Slot {
   std::atomic<int>& counter_;
 };
 
+// A unary call whose operation runs on a thread of its own, joined when gRPC is done
+// with the call; its admission slot is given back then. gRPC calls no reaction before
+// the service method has returned the reactor, so thread_ is set before OnDone runs.
+class ThreadedUnary final : public grpc::ServerUnaryReactor {
+ public:
+  ThreadedUnary(std::function<absl::Status()> operation, std::atomic<int>& slots) : slots_(slots) {
+    thread_ = std::thread(
+        [this, operation = std::move(operation)] { Finish(ToGrpcStatus(operation())); });
+  }
+  ThreadedUnary(const ThreadedUnary&) = delete;
+  ThreadedUnary& operator=(const ThreadedUnary&) = delete;
+
+  void OnDone() override {
+    // gRPC runs OnDone off the finishing thread for a reactor like this one; never join
+    // ourselves if that ever changes.
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+    slots_.fetch_sub(1);
+    delete this;
+  }
+
+ private:
+  std::atomic<int>& slots_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 NodeAgentService::NodeAgentService(Options options)
@@ -98,12 +127,41 @@ grpc::ServerUnaryReactor* NodeAgentService::Mutate(grpc::CallbackServerContext* 
                                                    absl::string_view method, const Request& request,
                                                    Reply* reply,
                                                    const std::function<absl::Status()>& operation) {
-  return Answer(context, method, [&]() -> absl::Status {
-    absl::Time start = absl::Now();
-    absl::Status status = operation();
-    Audit(CallerOf(context), method, request.dry_run(), status, reply->changes(), start);
-    return status;
-  });
+  return Answer(context, method,
+                [this, context, method = std::string(method), request = &request, reply,
+                 operation]() -> absl::Status {
+                  absl::Time start = absl::Now();
+                  absl::Status status = operation();
+                  Audit(CallerOf(context), method, request->dry_run(), status, reply->changes(),
+                        start);
+                  return status;
+                });
+}
+
+absl::Status NodeAgentService::TakeSlot() {
+  if (calls_in_flight_.fetch_add(1) < max_concurrent_calls_) return absl::OkStatus();
+  calls_in_flight_.fetch_sub(1);
+  return absl::ResourceExhaustedError(absl::StrCat("spark-agent on ", node_name_, " is serving ",
+                                                   max_concurrent_calls_,
+                                                   " calls already; retry shortly"));
+}
+
+template <typename Event>
+grpc::ServerWriteReactor<Event>* NodeAgentService::Stream(
+    grpc::CallbackServerContext* context, absl::string_view method, absl::Status valid,
+    typename ThreadedServerStream<Event>::Operation operation) {
+  if (absl::Status taken = TakeSlot(); !taken.ok()) return new FinishedStream<Event>(taken);
+  absl::Status status = Admit(context, method);
+  if (status.ok()) status = valid;
+  if (!status.ok()) {
+    calls_in_flight_.fetch_sub(1);
+    return new FinishedStream<Event>(status);
+  }
+  return ThreadedServerStream<Event>::Start(
+      [this, operation = std::move(operation)](const auto& emit, const auto& cancelled) {
+        Slot slot(calls_in_flight_);
+        return operation(emit, cancelled);
+      });
 }
 
 absl::Status NodeAgentService::Admit(grpc::CallbackServerContext* context,
@@ -114,26 +172,23 @@ absl::Status NodeAgentService::Admit(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* NodeAgentService::Answer(grpc::CallbackServerContext* context,
                                                    absl::string_view method,
                                                    const std::function<absl::Status()>& operation) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (calls_in_flight_.fetch_add(1) >= max_concurrent_calls_) {
-    calls_in_flight_.fetch_sub(1);
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     absl::StrCat("spark-agent on ", node_name_, " is serving ",
-                                  max_concurrent_calls_, " calls already; retry shortly")));
+  if (absl::Status taken = TakeSlot(); !taken.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(taken));
     return reactor;
   }
-  Slot slot(calls_in_flight_);
-  absl::Status status = Admit(context, method);
-  if (status.ok()) status = operation();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return new ThreadedUnary(
+      [this, context, method = std::string(method), operation]() {
+        absl::Status status = Admit(context, method);
+        return status.ok() ? operation() : status;
+      },
+      calls_in_flight_);
 }
 
 grpc::ServerUnaryReactor* NodeAgentService::GetInfo(grpc::CallbackServerContext* context,
                                                     const v1::GetInfoRequest*,
                                                     v1::NodeInfo* reply) {
-  return Answer(context, "GetInfo", [&] {
+  return Answer(context, "GetInfo", [=] {
     *reply = info_.Read();
     return absl::OkStatus();
   });
@@ -142,7 +197,7 @@ grpc::ServerUnaryReactor* NodeAgentService::GetInfo(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* NodeAgentService::Probe(grpc::CallbackServerContext* context,
                                                   const v1::ProbeRequest* request,
                                                   v1::ProbeReply* reply) {
-  return Answer(context, "Probe", [&] {
+  return Answer(context, "Probe", [=] {
     *reply = ProbeHardware(env_, *request);
     return absl::OkStatus();
   });
@@ -151,7 +206,7 @@ grpc::ServerUnaryReactor* NodeAgentService::Probe(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* NodeAgentService::GetDoctorFacts(grpc::CallbackServerContext* context,
                                                            const v1::GetDoctorFactsRequest* request,
                                                            v1::GetDoctorFactsReply* reply) {
-  return Answer(context, "GetDoctorFacts", [&] {
+  return Answer(context, "GetDoctorFacts", [=] {
     if (absl::Status valid = ValidateGetDoctorFactsRequest(*request); !valid.ok()) return valid;
     *reply = CollectDoctorFacts(env_, runner_, *request);
     return absl::OkStatus();
@@ -161,7 +216,7 @@ grpc::ServerUnaryReactor* NodeAgentService::GetDoctorFacts(grpc::CallbackServerC
 grpc::ServerUnaryReactor* NodeAgentService::GetTailscaleStatus(grpc::CallbackServerContext* context,
                                                                const v1::GetTailscaleStatusRequest*,
                                                                v1::TailscaleStatus* reply) {
-  return Answer(context, "GetTailscaleStatus", [&] {
+  return Answer(context, "GetTailscaleStatus", [=] {
     absl::StatusOr<v1::TailscaleStatus> status = sparkfleet::GetTailscaleStatus(
         {env_, runner_, node_name_}, [context] { return context->IsCancelled(); });
     if (!status.ok()) return status.status();
@@ -173,7 +228,7 @@ grpc::ServerUnaryReactor* NodeAgentService::GetTailscaleStatus(grpc::CallbackSer
 grpc::ServerUnaryReactor* NodeAgentService::ReadNcclConf(grpc::CallbackServerContext* context,
                                                          const v1::ReadNcclConfRequest* request,
                                                          v1::ReadNcclConfReply* reply) {
-  return Answer(context, "ReadNcclConf", [&] {
+  return Answer(context, "ReadNcclConf", [=] {
     if (absl::Status valid = ValidateReadNcclConfRequest(*request); !valid.ok()) return valid;
     absl::StatusOr<v1::ReadNcclConfReply> read =
         sparkfleet::ReadNcclConf(env_, *request, CurrentNcclProcessFacts());
@@ -186,7 +241,7 @@ grpc::ServerUnaryReactor* NodeAgentService::ReadNcclConf(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* NodeAgentService::Ping(grpc::CallbackServerContext* context,
                                                  const v1::PingRequest* request,
                                                  v1::PingReply* reply) {
-  return Answer(context, "Ping", [&] {
+  return Answer(context, "Ping", [=] {
     absl::StatusOr<PingOptions> options = PingOptionsFromRequest(*request);
     if (!options.ok()) return options.status();
     std::vector<std::string> targets(request->targets().begin(), request->targets().end());
@@ -198,7 +253,7 @@ grpc::ServerUnaryReactor* NodeAgentService::Ping(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* NodeAgentService::CheckSsh(grpc::CallbackServerContext* context,
                                                      const v1::CheckSshRequest* request,
                                                      v1::CheckSshReply* reply) {
-  return Answer(context, "CheckSsh", [&] {
+  return Answer(context, "CheckSsh", [=] {
     if (absl::Status s = ValidateCheckSshRequest(*request); !s.ok()) return s;
     *reply = ssh_.Check(*request, [context] { return context->IsCancelled(); });
     return absl::OkStatus();
@@ -208,7 +263,7 @@ grpc::ServerUnaryReactor* NodeAgentService::CheckSsh(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* NodeAgentService::BandwidthServe(grpc::CallbackServerContext* context,
                                                            const v1::BandwidthServeRequest* request,
                                                            v1::BandwidthServeReply* reply) {
-  return Answer(context, "BandwidthServe", [&] {
+  return Answer(context, "BandwidthServe", [=] {
     if (request->tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) {
       absl::StatusOr<v1::BandwidthServeReply> served =
           ServeIbWriteBw(env_, runner_, node_name_, *request, bandwidth_servers_);
@@ -228,7 +283,7 @@ grpc::ServerUnaryReactor* NodeAgentService::BandwidthServe(grpc::CallbackServerC
 grpc::ServerUnaryReactor* NodeAgentService::BandwidthTest(grpc::CallbackServerContext* context,
                                                           const v1::BandwidthTestRequest* request,
                                                           v1::BandwidthResult* reply) {
-  return Answer(context, "BandwidthTest", [&] {
+  return Answer(context, "BandwidthTest", [=] {
     if (request->tool() == v1::BANDWIDTH_TOOL_IB_WRITE_BW) {
       absl::StatusOr<v1::BandwidthResult> result = TestIbWriteBw(
           env_, runner_, node_name_, *request, [context] { return context->IsCancelled(); });
@@ -249,7 +304,7 @@ grpc::ServerUnaryReactor* NodeAgentService::BandwidthTest(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureSsh(grpc::CallbackServerContext* context,
                                                          const v1::ConfigureSshRequest* request,
                                                          v1::ConfigureSshReply* reply) {
-  return Mutate(context, "ConfigureSsh", *request, reply, [&] {
+  return Mutate(context, "ConfigureSsh", *request, reply, [=] {
     if (absl::Status valid = ValidateConfigureSshRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::ConfigureSshReply> configured =
@@ -263,7 +318,7 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureSsh(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* NodeAgentService::GenerateSshKey(grpc::CallbackServerContext* context,
                                                            const v1::GenerateSshKeyRequest* request,
                                                            v1::GenerateSshKeyReply* reply) {
-  return Mutate(context, "GenerateSshKey", *request, reply, [&] {
+  return Mutate(context, "GenerateSshKey", *request, reply, [=] {
     if (absl::Status valid = ValidateGenerateSshKeyRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::GenerateSshKeyReply> made =
@@ -277,7 +332,7 @@ grpc::ServerUnaryReactor* NodeAgentService::GenerateSshKey(grpc::CallbackServerC
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureHosts(grpc::CallbackServerContext* context,
                                                            const v1::ConfigureHostsRequest* request,
                                                            v1::ConfigureHostsReply* reply) {
-  return Mutate(context, "ConfigureHosts", *request, reply, [&] {
+  return Mutate(context, "ConfigureHosts", *request, reply, [=] {
     if (absl::Status valid = ValidateConfigureHostsRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::ConfigureHostsReply> done = sparkfleet::ConfigureHosts(env_, *request);
@@ -290,7 +345,7 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureHosts(grpc::CallbackServerC
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureLink(grpc::CallbackServerContext* context,
                                                           const v1::ConfigureLinkRequest* request,
                                                           v1::ConfigureLinkReply* reply) {
-  return Mutate(context, "ConfigureLink", *request, reply, [&] {
+  return Mutate(context, "ConfigureLink", *request, reply, [=] {
     if (absl::Status valid = ValidateConfigureLinkRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     LinkWait wait;
@@ -307,7 +362,7 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureLink(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* NodeAgentService::ConfigureNfs(grpc::CallbackServerContext* context,
                                                          const v1::ConfigureNfsRequest* request,
                                                          v1::ConfigureNfsReply* reply) {
-  return Mutate(context, "ConfigureNfs", *request, reply, [&] {
+  return Mutate(context, "ConfigureNfs", *request, reply, [=] {
     if (absl::Status valid = ValidateConfigureNfsRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::ConfigureNfsReply> done = sparkfleet::ConfigureNfs(
@@ -320,10 +375,8 @@ grpc::ServerUnaryReactor* NodeAgentService::ConfigureNfs(grpc::CallbackServerCon
 
 grpc::ServerWriteReactor<v1::InstallTailscaleEvent>* NodeAgentService::InstallTailscale(
     grpc::CallbackServerContext* context, const v1::InstallTailscaleRequest* request) {
-  absl::Status status = Admit(context, "InstallTailscale");
-  if (status.ok()) status = ValidateInstallTailscaleRequest(*request);
-  if (!status.ok()) return new FinishedStream<v1::InstallTailscaleEvent>(status);
-  return ThreadedServerStream<v1::InstallTailscaleEvent>::Start(
+  return Stream<v1::InstallTailscaleEvent>(
+      context, "InstallTailscale", ValidateInstallTailscaleRequest(*request),
       [this, request = *request, caller = CallerOf(context)](const auto& emit,
                                                              const auto& cancelled) {
         absl::MutexLock lock(&mutating_mu_);
@@ -344,7 +397,7 @@ grpc::ServerWriteReactor<v1::InstallTailscaleEvent>* NodeAgentService::InstallTa
 grpc::ServerUnaryReactor* NodeAgentService::TailscaleUp(grpc::CallbackServerContext* context,
                                                         const v1::TailscaleUpRequest* request,
                                                         v1::TailscaleUpReply* reply) {
-  return Mutate(context, "TailscaleUp", *request, reply, [&] {
+  return Mutate(context, "TailscaleUp", *request, reply, [=] {
     if (absl::Status valid = ValidateTailscaleUpRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     absl::StatusOr<v1::TailscaleUpReply> up = sparkfleet::TailscaleUp(
@@ -358,7 +411,7 @@ grpc::ServerUnaryReactor* NodeAgentService::TailscaleUp(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* NodeAgentService::WriteNcclConf(grpc::CallbackServerContext* context,
                                                           const v1::WriteNcclConfRequest* request,
                                                           v1::WriteNcclConfReply* reply) {
-  return Mutate(context, "WriteNcclConf", *request, reply, [&] {
+  return Mutate(context, "WriteNcclConf", *request, reply, [=] {
     if (absl::Status valid = ValidateWriteNcclConfRequest(*request); !valid.ok()) return valid;
     absl::MutexLock lock(&mutating_mu_);
     v1::ProbeRequest probe_request;
@@ -374,10 +427,8 @@ grpc::ServerUnaryReactor* NodeAgentService::WriteNcclConf(grpc::CallbackServerCo
 
 grpc::ServerWriteReactor<v1::InstallNcclEvent>* NodeAgentService::InstallNccl(
     grpc::CallbackServerContext* context, const v1::InstallNcclRequest* request) {
-  absl::Status status = Admit(context, "InstallNccl");
-  if (status.ok()) status = ValidateInstallNcclRequest(*request);
-  if (!status.ok()) return new FinishedStream<v1::InstallNcclEvent>(status);
-  return ThreadedServerStream<v1::InstallNcclEvent>::Start(
+  return Stream<v1::InstallNcclEvent>(
+      context, "InstallNccl", ValidateInstallNcclRequest(*request),
       [this, request = *request, caller = CallerOf(context)](const auto& emit,
                                                              const auto& cancelled) {
         absl::MutexLock lock(&mutating_mu_);
@@ -406,9 +457,8 @@ grpc::ServerWriteReactor<v1::InstallNcclEvent>* NodeAgentService::InstallNccl(
 
 grpc::ServerWriteReactor<v1::CollectiveEvent>* NodeAgentService::RunCollective(
     grpc::CallbackServerContext* context, const v1::RunCollectiveRequest* request) {
-  absl::Status status = Admit(context, "RunCollective");
-  if (!status.ok()) return new FinishedStream<v1::CollectiveEvent>(status);
-  return ThreadedServerStream<v1::CollectiveEvent>::Start(
+  return Stream<v1::CollectiveEvent>(
+      context, "RunCollective", absl::OkStatus(),
       [this, request = *request, caller = CallerOf(context)](
           const auto& emit, const auto& cancelled) -> absl::Status {
         const bool exclusive = !request.dry_run();  // the GPUs hold one run at a time

@@ -15,6 +15,7 @@
 #include "common/env.h"
 #include "common/process_runner.h"
 #include "common/roles.h"
+#include "common/server_stream.h"
 #include "node_agent/info/node_info.h"
 #include "node_agent/nccl/nccl_locator.h"
 #include "node_agent/netcheck/bandwidth.h"
@@ -101,7 +102,20 @@ class NodeAgentService final : public v1::NodeAgent::CallbackService {
   // logged with the caller's identity.
   absl::Status Admit(grpc::CallbackServerContext* context, absl::string_view method);
 
-  // Runs `operation` for an admitted unary call and finishes it.
+  // Takes one of the max_concurrent_calls slots, or says RESOURCE_EXHAUSTED. Every call,
+  // unary or streaming, holds one while its operation runs.
+  absl::Status TakeSlot();
+
+  // Runs a streaming call's `operation` on a thread of its own once the call holds a slot,
+  // is authorized and `valid` is OK; the slot is given back when the operation returns.
+  template <typename Event>
+  grpc::ServerWriteReactor<Event>* Stream(
+      grpc::CallbackServerContext* context, absl::string_view method, absl::Status valid,
+      typename ThreadedServerStream<Event>::Operation operation);
+
+  // Takes a slot, then runs `operation` for an admitted unary call on a thread of its own
+  // (gRPC's few callback threads only hand calls over, so a slow call never holds up the
+  // rest and the cap, not gRPC's queue, decides who waits) and finishes it.
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, absl::string_view method,
                                    const std::function<absl::Status()>& operation);
 
