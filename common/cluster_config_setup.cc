@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/sshd_options.h"
 #include "common/validate.h"
 #include "common/yaml_document.h"
 
@@ -24,6 +25,14 @@ namespace {
 absl::Status Invalid(absl::string_view text, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("\"", absl::CHexEscape(text), "\" ", why));
 }
+
+constexpr size_t kMaxNfsOptionsBytes = 1024;
+
+// System directories: exporting one hands the node's own files to the clients, and
+// mounting over one hides them from the node itself.
+constexpr absl::string_view kSystemDirectories[] = {"bin",   "boot",  "dev",    "etc",  "lib",
+                                                    "lib32", "lib64", "libx32", "proc", "root",
+                                                    "run",   "sbin",  "sys",    "usr"};
 
 bool AllCharsIn(absl::string_view text, absl::string_view extra) {
   for (char c : text) {
@@ -138,35 +147,18 @@ std::string FormatIpv4Cidr(const Ipv4Cidr& cidr) {
 }
 
 absl::Status ValidateConfigSshdOption(absl::string_view keyword, absl::string_view value) {
-  if (keyword.empty() || !AllCharsIn(keyword, "") ||
-      std::any_of(keyword.begin(), keyword.end(), [](char c) { return absl::ascii_isdigit(c); })) {
-    return Invalid(keyword, "is not an sshd_config keyword (letters only)");
-  }
-  for (absl::string_view refused : {"match", "include"}) {
-    if (absl::EqualsIgnoreCase(keyword, refused)) {
-      return Invalid(keyword, "changes how the rest of sshd_config is read; not allowed here");
-    }
-  }
   if (absl::EqualsIgnoreCase(keyword, "port")) {
     return Invalid(keyword,
                    "is not changed by sparkfleet; set ssh.port to the port sshd listens on");
   }
-  if (value.empty()) return Invalid(value, "is empty; give the keyword a value");
-  if (absl::ascii_isspace(value.front()) || absl::ascii_isspace(value.back())) {
-    return Invalid(value, "starts or ends with a blank");
-  }
-  for (char c : value) {
-    if (c == '#' || (absl::ascii_iscntrl(static_cast<unsigned char>(c)) && c != '\t')) {
-      return Invalid(value, "holds '#', a newline or a control character");
-    }
-  }
-  return absl::OkStatus();
+  return ValidateSshdOption(keyword, value);
 }
 
 absl::Status ValidateConfigNfsPath(absl::string_view path) {
   if (!absl::StartsWith(path, "/")) return Invalid(path, "is not an absolute path");
   if (path == "/") return Invalid(path, "is the root directory; name a directory under it");
-  for (absl::string_view part : absl::StrSplit(path.substr(1), '/')) {
+  std::vector<absl::string_view> parts = absl::StrSplit(path.substr(1), '/');
+  for (absl::string_view part : parts) {
     if (part.empty() || part == "." || part == "..") {
       return Invalid(path, "is not a normalized path (no empty, \".\" or \"..\" parts)");
     }
@@ -174,14 +166,36 @@ absl::Status ValidateConfigNfsPath(absl::string_view path) {
       return Invalid(path, "may hold only letters, digits, '/' and \". _ - + @\"");
     }
   }
+  for (absl::string_view system : kSystemDirectories) {
+    if (parts[0] == system) {
+      return Invalid(path, absl::StrCat("is in /", system,
+                                        ", a system directory; share a directory of its own "
+                                        "(/srv/sparkfleet)"));
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::Status ValidateConfigNfsOptions(absl::string_view options) {
-  if (options.empty() || !AllCharsIn(options, "_=,.:/+-")) {
-    return Invalid(options, "is not an option list (letters, digits and \"_ = , . : / + -\")");
+  if (options.size() > kMaxNfsOptionsBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "is ", options.size(), " bytes; an option list is at most ", kMaxNfsOptionsBytes));
   }
-  return absl::OkStatus();
+  bool ok = !options.empty();
+  for (absl::string_view option : absl::StrSplit(options, ',')) {
+    std::pair<absl::string_view, absl::string_view> name_value =
+        absl::StrSplit(option, absl::MaxSplits('=', 1));
+    absl::string_view name = name_value.first;
+    ok = ok && !name.empty() &&
+         (absl::ascii_isalnum(static_cast<unsigned char>(name[0])) || name[0] == '_');
+    ok = ok && AllCharsIn(name, "_.-") && AllCharsIn(name_value.second, "_.:/+-@");
+    ok = ok && !absl::StrContains(name_value.second, "..");
+    if (!ok) break;
+  }
+  if (ok) return absl::OkStatus();
+  return Invalid(options,
+                 "is not an option list (name or name=value, separated by ',': "
+                 "rw,sync,no_subtree_check)");
 }
 
 absl::Status ValidateConfigNfsClient(absl::string_view client) {
@@ -189,7 +203,7 @@ absl::Status ValidateConfigNfsClient(absl::string_view client) {
       ValidateHostname(client).ok()) {
     return absl::OkStatus();
   }
-  return Invalid(client, "is not an IP address, an IPv4 CIDR or a host name");
+  return Invalid(client, "is not an IP address, an IPv4 CIDR or a host name (no wildcards)");
 }
 
 absl::Status ParseSshSection(const YamlField& value, SshSettings* out) {

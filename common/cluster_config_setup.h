@@ -91,19 +91,26 @@ struct Ipv4Cidr {
 absl::StatusOr<Ipv4Cidr> ParseIpv4Cidr(absl::string_view text);
 std::string FormatIpv4Cidr(const Ipv4Cidr& cidr);
 
-// An sshd_config keyword (letters only) and a value sshd reads as one line: not empty,
-// no newline, no '#'. Match, Include (they change how the rest is read) and Port
-// (sparkfleet never moves sshd; ssh.port says where it is) are refused.
+// An `ssh.options` entry: ValidateSshdOption (common/sshd_options.h), the rules the
+// agent's ConfigureSsh applies, and Port is refused with a pointer to ssh.port
+// (sparkfleet never moves sshd).
 absl::Status ValidateConfigSshdOption(absl::string_view keyword, absl::string_view value);
 
-// A directory path for NFS: absolute, normalized, not "/", made of letters, digits and
-// ". _ - + @ /".
+// The NFS rules cluster.yaml's `nfs` section and the agent's ConfigureNfs share. None of
+// the characters they allow can split an exports(5) or fstab(5) field.
+//
+// A directory path for NFS: absolute, normalized, not "/" nor in a system directory
+// (/etc, /usr, /boot, ...: exporting one hands the node's own files to the clients,
+// mounting over one hides them), made of letters, digits and ". _ - + @ /".
 absl::Status ValidateConfigNfsPath(absl::string_view path);
 
-// exports(5) / fstab options: letters, digits and "_ = , . : / + -".
+// exports(5) / fstab options, at most 1024 bytes: a comma-separated list of names
+// ("rw", "x-systemd.automount") or name=value ("anonuid=1000", "sec=krb5:sys").
 absl::Status ValidateConfigNfsOptions(absl::string_view options);
 
-// An exports(5) client: an IP address, an IPv4 CIDR or a host name.
+// An exports(5) client: an IP address, an IPv4 CIDR or a host name. Wildcards ("*",
+// "*.lan") are refused: they would export the cluster's files to anyone who can reach
+// the server, and the coordinator always knows the clients' addresses.
 absl::Status ValidateConfigNfsClient(absl::string_view client);
 
 // The `ssh`, `link` and `nfs` sections at `value`. `hostnames` are the nodes already

@@ -58,15 +58,36 @@ TEST(SshSection, BadKeywordsAndValuesAreErrorsAtTheirKey) {
   EXPECT_THAT(Error("ssh:\n  options:\n    Max-Tries: 3\n"),
               HasSubstr("cluster.yaml:3:5: ssh.options.Max-Tries: \"Max-Tries\" is not an "
                         "sshd_config keyword"));
-  EXPECT_THAT(Error("ssh:\n  options: {Banner: \"a # b\"}\n"),
-              HasSubstr("cluster.yaml:2:13: ssh.options.Banner: \"a # b\" holds '#'"));
-  EXPECT_THAT(Error("ssh:\n  options: {Banner: \"a\\nPermitRootLogin yes\"}\n"),
-              HasSubstr("holds '#', a newline"));
+  EXPECT_THAT(Error("ssh:\n  options: {LogLevel: \"a # b\"}\n"),
+              HasSubstr("cluster.yaml:2:13: ssh.options.LogLevel: \"a # b\" is not a value sshd "
+                        "reads as one line"));
+  EXPECT_THAT(Error("ssh:\n  options: {LogLevel: \"a\\nPermitRootLogin yes\"}\n"),
+              HasSubstr("holding no '#', newline or control character"));
   EXPECT_THAT(Error("ssh:\n  options: {Match: User x}\n"),
               HasSubstr("changes how the rest of sshd_config is read"));
   EXPECT_THAT(Error("ssh:\n  options: {Port: 2222}\n"), HasSubstr("set ssh.port"));
   EXPECT_THAT(Error("ssh:\n  options: {MaxAuthTries: 3, maxauthtries: 4}\n"),
               HasSubstr("\"maxauthtries\" is given twice"));
+}
+
+// The agent's ConfigureSsh rules (common/sshd_options.h), refused when the file is loaded
+// rather than half-way through a deploy.
+TEST(SshSection, KeywordsNamingFilesOrCommandsAndMisshapenValuesAreRefused) {
+  EXPECT_THAT(Error("ssh:\n  options: {Banner: /etc/shadow}\n"),
+              HasSubstr("cluster.yaml:2:13: ssh.options.Banner: Banner is not one of the sshd "
+                        "keywords sparkfleet sets"));
+  EXPECT_THAT(Error("ssh:\n  options: {AuthorizedKeysCommand: /bin/cat}\n"),
+              HasSubstr("keywords that name files or commands"));
+  EXPECT_THAT(Error("ssh:\n  options: {ForceCommand: id}\n"), HasSubstr("not one of"));
+  EXPECT_THAT(Error("ssh:\n  options: {MaxAuthTries: \"$(id)\"}\n"),
+              HasSubstr("ssh.options.MaxAuthTries: \"$(id)\" is not a number"));
+  EXPECT_THAT(Error("ssh:\n  options: {PermitRootLogin: \"yes;reboot\"}\n"),
+              HasSubstr("is not a word such as yes, no or prohibit-password"));
+  EXPECT_THAT(Error("ssh:\n  options: {AllowUsers: \"../x\"}\n"),
+              HasSubstr("is not user or group patterns"));
+  EXPECT_TRUE(Parse("ssh:\n  options: {permitrootlogin: \"no\", Ciphers: "
+                    "\"+aes256-gcm@openssh.com\", AllowUsers: \"nvidia admin@10.0.0.0/8\"}\n")
+                  .ok());
 }
 
 TEST(LinkSection, AbsentMeansNoLink) {
@@ -203,6 +224,24 @@ TEST(NfsSection, UnsafePathsOptionsAndClientsAreRefused) {
               HasSubstr("nfs.server: \"spark-009\" is not a hostname from `nodes`"));
   EXPECT_THAT(Error("nfs: {server_address: nas}\n"), HasSubstr("nfs.server_address \"nas\""));
   EXPECT_THAT(Error("nfs: {exports: /x}\n"), HasSubstr("unknown key \"exports\" in nfs"));
+}
+
+// The agent's ConfigureNfs rules, refused when the file is loaded.
+TEST(NfsSection, SystemDirectoriesWildcardsAndOptionSyntaxAreRefused) {
+  EXPECT_THAT(Error("nfs:\n  export_path: /etc\n"),
+              HasSubstr("cluster.yaml:2:16: nfs.export_path \"/etc\" is in /etc, a system "
+                        "directory"));
+  EXPECT_THAT(Error("nfs: {mount_point: /usr/local/share}\n"), HasSubstr("is in /usr"));
+  EXPECT_THAT(Error("nfs: {export_path: /boot/efi}\n"), HasSubstr("is in /boot"));
+  EXPECT_THAT(Error("nfs:\n  clients: [\"*.lan\"]\n"), HasSubstr("(no wildcards)"));
+  EXPECT_THAT(Error("nfs: {export_options: \"rw,=x\"}\n"), HasSubstr("is not an option list"));
+  EXPECT_THAT(Error("nfs: {mount_options: \"rw,sec=../../x\"}\n"),
+              HasSubstr("is not an option list"));
+  EXPECT_THAT(Error("nfs: {export_options: " + std::string(1100, 'a') + "}\n"),
+              HasSubstr("an option list is at most 1024"));
+  EXPECT_TRUE(Parse("nfs: {export_path: /srv/etc, mount_options: \"x-systemd.automount,"
+                    "sec=krb5:sys\"}\n")
+                  .ok());
 }
 
 TEST(Ipv4CidrText, RoundTripsAndRefusesGarbage) {

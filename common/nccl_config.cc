@@ -1,5 +1,6 @@
 #include "common/nccl_config.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -121,18 +122,23 @@ absl::Status RefuseClusterWideGidIndex(const YamlField& env) {
   return absl::OkStatus();
 }
 
-// A package version or git tag: letters, digits and . _ + ~ : - only (it reaches argv).
-absl::Status ParseToken(const YamlField& field, std::string* out) {
+// `nccl.version` or `nccl.source_tag`, checked by `validate`.
+absl::Status ParseToken(const YamlField& field, std::string* out,
+                        absl::Status (*validate)(absl::string_view)) {
   std::string text;
   if (absl::Status status = field.ReadString(&text); !status.ok()) return status;
-  for (char c : text) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && !absl::StrContains("._+~:-", c)) {
-      return field.Error(absl::StrCat("\"", absl::CHexEscape(text),
-                                      "\" may hold only letters, digits and . _ + ~ : -"));
-    }
+  if (!text.empty()) {
+    if (absl::Status status = field.Invalid(validate(text)); !status.ok()) return status;
   }
   *out = std::move(text);
   return absl::OkStatus();
+}
+
+// True when every byte of `text` is a letter, a digit or one of `extra`.
+bool OnlyChars(absl::string_view text, absl::string_view extra) {
+  return std::all_of(text.begin(), text.end(), [&](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || absl::StrContains(extra, c);
+  });
 }
 
 }  // namespace
@@ -207,6 +213,25 @@ absl::Status ValidateNcclValue(absl::string_view value) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateNcclPackageVersion(absl::string_view version) {
+  if (version.empty() || version.size() > 64 || !absl::ascii_isdigit(version[0]) ||
+      !OnlyChars(version, ".+:~-")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CHexEscape(version),
+                     "\" is not an apt package version (e.g. 2.27.7-1+cuda13.0)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNcclSourceTag(absl::string_view tag) {
+  if (tag.size() < 2 || tag.size() > 64 || tag[0] != 'v' || !absl::ascii_isdigit(tag[1]) ||
+      !OnlyChars(tag, "._-")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", absl::CHexEscape(tag), "\" is not an NCCL release tag (e.g. v2.27.7-1)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateNcclConfPath(absl::string_view path) {
   auto invalid = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("\"", absl::CHexEscape(path), "\" ", why));
@@ -257,10 +282,14 @@ absl::Status ParseNcclSection(const YamlField& value, const std::vector<std::str
     if (absl::Status status = ParseInstall(*install, &out->install); !status.ok()) return status;
   }
   if (std::optional<YamlField> version = map->Find("version")) {
-    if (absl::Status status = ParseToken(*version, &out->version); !status.ok()) return status;
+    if (absl::Status status = ParseToken(*version, &out->version, ValidateNcclPackageVersion);
+        !status.ok())
+      return status;
   }
   if (std::optional<YamlField> tag = map->Find("source_tag")) {
-    if (absl::Status status = ParseToken(*tag, &out->source_tag); !status.ok()) return status;
+    if (absl::Status status = ParseToken(*tag, &out->source_tag, ValidateNcclSourceTag);
+        !status.ok())
+      return status;
   }
   if (std::optional<YamlField> path = map->Find("conf_path")) {
     if (absl::Status status = ParseConfPath(*path, &out->conf_path); !status.ok()) return status;

@@ -72,6 +72,14 @@ absl::Status ValidateNcclValue(absl::string_view value);
 // /etc/apt/apt.conf.d/nccl.conf are refused).
 absl::Status ValidateNcclConfPath(absl::string_view path);
 
+// An apt package version of NCCL ("2.27.7-1+cuda13.0"): a digit first (so it never reads
+// as an apt-get option), then letters, digits and . + : ~ -, at most 64 bytes.
+absl::Status ValidateNcclPackageVersion(absl::string_view version);
+
+// An NCCL release tag to build from source ("v2.27.7-1"): 'v', a digit, then letters,
+// digits and . _ -, at most 64 bytes.
+absl::Status ValidateNcclSourceTag(absl::string_view tag);
+
 // Parses the `nccl` section at `value` into `out`. `hostnames` are the nodes already
 // parsed; an nccl.nodes key naming none of them is an error. Errors carry FILE:LINE:COL.
 absl::Status ParseNcclSection(const YamlField& value, const std::vector<std::string>& hostnames,

@@ -78,7 +78,25 @@ TEST(NcclConfigSection, ErrorsSayWhereAndWhat) {
               HasSubstr("cluster.yaml:5:14: nccl.conf_path \"/tmp/nccl.conf\" is not under /etc/"));
   EXPECT_THAT(ErrorOf("nccl:\n  instal: apt\n"), HasSubstr("did you mean \"install\""));
   EXPECT_THAT(ErrorOf("nccl:\n  version: \"2.27; rm\"\n"),
-              HasSubstr("may hold only letters, digits"));
+              HasSubstr("cluster.yaml:5:12: nccl.version \"2.27; rm\" is not an apt package "
+                        "version"));
+}
+
+// The agent's InstallNccl rules, refused when the file is loaded.
+TEST(NcclConfigSection, VersionAndSourceTagFollowTheAgentsRules) {
+  EXPECT_THAT(ErrorOf("nccl:\n  version: latest\n"), HasSubstr("is not an apt package version"));
+  EXPECT_THAT(ErrorOf("nccl:\n  version: \"-oAPT::x\"\n"),
+              HasSubstr("is not an apt package version"));
+  EXPECT_THAT(ErrorOf("nccl:\n  install: source\n  source_tag: master\n"),
+              HasSubstr("cluster.yaml:6:15: nccl.source_tag \"master\" is not an NCCL release "
+                        "tag (e.g. v2.27.7-1)"));
+  EXPECT_THAT(ErrorOf("nccl:\n  source_tag: v2.27:7\n"), HasSubstr("is not an NCCL release tag"));
+  EXPECT_TRUE(Parse("nccl:\n  version: 2.27.7-1+cuda13.0\n").ok());
+  EXPECT_TRUE(Parse("nccl:\n  version: \"\"\n").ok());
+  EXPECT_TRUE(ValidateNcclPackageVersion("1:2.27.7~rc1-1").ok());
+  EXPECT_FALSE(ValidateNcclPackageVersion(std::string(65, '1')).ok());
+  EXPECT_TRUE(ValidateNcclSourceTag("v2.28.3-1").ok());
+  EXPECT_FALSE(ValidateNcclSourceTag("v").ok());
 }
 
 TEST(NcclConfigRules, KeysValuesAndPaths) {

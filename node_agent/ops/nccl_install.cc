@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/nccl_config.h"
 #include "node_agent/info/os_release.h"
 #include "node_agent/ops/install_steps.h"
 
@@ -345,22 +346,14 @@ absl::Status ValidateInstallNcclRequest(const v1::InstallNcclRequest& request) {
   if (!v1::NcclInstallMethod_IsValid(request.method())) {
     return absl::InvalidArgumentError(absl::StrCat("unknown install method ", request.method()));
   }
-  // Debian versions start with a digit (an epoch or the upstream version), so none reads
-  // as an option of apt-get.
-  const std::string& version = request.version();
-  if (!version.empty() &&
-      (version.size() > 64 || !absl::ascii_isdigit(version[0]) || !OnlyChars(version, ".+:~-"))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("version \"", absl::CHexEscape(version),
-                     "\" is not an apt package version (e.g. 2.27.7-1+cuda13.0)"));
+  if (!request.version().empty()) {
+    if (absl::Status s = ValidateNcclPackageVersion(request.version()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("version ", s.message()));
+    }
   }
   if (request.method() != v1::NCCL_INSTALL_METHOD_SOURCE) return absl::OkStatus();
-  // NCCL's release tags: v2.27.7-1.
-  const std::string& tag = request.source_tag();
-  if (tag.size() < 2 || tag.size() > 64 || tag[0] != 'v' || !absl::ascii_isdigit(tag[1]) ||
-      !OnlyChars(tag, "._-")) {
-    return absl::InvalidArgumentError(absl::StrCat("source_tag \"", absl::CHexEscape(tag),
-                                                   "\" is not a release tag (e.g. v2.27.7-1)"));
+  if (absl::Status s = ValidateNcclSourceTag(request.source_tag()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("source_tag ", s.message()));
   }
   if (!IsGencodeList(request.nvcc_gencode())) {
     return absl::InvalidArgumentError(

@@ -34,21 +34,13 @@
 #include "absl/strings/string_view.h"
 #include "common/env.h"
 #include "common/process_runner.h"
+#include "common/sshd_options.h"
 #include "sparkfleet/v1/types.pb.h"
 
 namespace sparkfleet {
 
 inline constexpr char kSshdConfigPath[] = "/etc/ssh/sshd_config";
 inline constexpr char kSshdDropInPath[] = "/etc/ssh/sshd_config.d/10-sparkfleet.conf";
-
-// INVALID_ARGUMENT unless `keyword` is one of the sshd keywords sparkfleet sets
-// (authentication, forwarding, limits, algorithms, AllowUsers/DenyUsers and the like; any
-// case) and `value` is written as that keyword's values are: a word (yes,
-// prohibit-password), an amount (3, 2m, 10:30:100), an algorithm list (+ssh-rsa) or user
-// patterns (nvidia admin@10.0.0.0/8), at most 1024 bytes. Keywords that name a file or
-// a command sshd reads or runs (Banner, AuthorizedKeysCommand, ForceCommand, Subsystem,
-// ...) and those that change how the file is read (Match, Include) are refused.
-[[nodiscard]] absl::Status ValidateSshdOption(absl::string_view keyword, absl::string_view value);
 
 // The drop-in's content. Pure.
 // REQUIRES: every option passes ValidateSshdOption.
