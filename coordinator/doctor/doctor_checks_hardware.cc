@@ -23,12 +23,14 @@ constexpr uint32_t kMinRoceMtu = 4200;  // a 4096-byte RoCE MTU plus headers
 constexpr double kStaleLinkMinGbps = 8;
 constexpr double kStaleLinkMaxGbps = 25;
 
-bool BelowMaximum(const v1::PcieLink& link) {
-  bool narrow = link.max_width_lanes() > 0 && link.current_width_lanes() > 0 &&
-                link.current_width_lanes() < link.max_width_lanes();
-  bool slow = link.max_speed_gtps() > 0 && link.current_speed_gtps() > 0 &&
-              link.current_speed_gtps() + 0.01 < link.max_speed_gtps();
-  return narrow || slow;
+bool Narrower(const v1::PcieLink& link) {
+  return link.max_width_lanes() > 0 && link.current_width_lanes() > 0 &&
+         link.current_width_lanes() < link.max_width_lanes();
+}
+
+bool Slower(const v1::PcieLink& link) {
+  return link.max_speed_gtps() > 0 && link.current_speed_gtps() > 0 &&
+         link.current_speed_gtps() + 0.01 < link.max_speed_gtps();
 }
 
 std::string DescribeLink(const std::string& function, const std::string& pci,
@@ -38,30 +40,52 @@ std::string DescribeLink(const std::string& function, const std::string& pci,
                       link.max_width_lanes());
 }
 
+// A NIC function below its maximum width or speed, or a GPU below its maximum width, is
+// degraded: neither changes while the link is up. A GPU at full width but a lower speed
+// is reported apart: NVIDIA GPUs lower their PCIe speed when idle to save power, so that
+// is only a problem if it stays there under load.
 void CheckPcieLinks(const DoctorInput& input, FindingList* out) {
-  NodeTexts seen;
+  NodeTexts degraded_seen;
+  NodeTexts idle_seen;
   for (const DoctorNodeFacts& node : input.nodes) {
     if (!node.probe.has_value()) continue;
     std::vector<std::string> degraded;
+    std::vector<std::string> idle;
     std::set<std::string> functions;  // a PCI function once, whatever netdevs it has
     for (const v1::Nic& nic : node.probe->nics()) {
-      if (!nic.has_pcie() || !BelowMaximum(nic.pcie())) continue;
+      if (!nic.has_pcie() || !(Narrower(nic.pcie()) || Slower(nic.pcie()))) continue;
       if (!functions.insert(nic.pci_address()).second) continue;
       degraded.push_back(DescribeLink(nic.name(), nic.pci_address(), nic.pcie()));
     }
     for (const v1::Gpu& gpu : node.probe->gpus()) {
-      if (!gpu.has_pcie() || !BelowMaximum(gpu.pcie())) continue;
-      degraded.push_back(DescribeLink(absl::StrCat("GPU", gpu.index(), " ", gpu.name()),
-                                      gpu.pci_address(), gpu.pcie()));
+      if (!gpu.has_pcie()) continue;
+      std::string text = DescribeLink(absl::StrCat("GPU", gpu.index(), " ", gpu.name()),
+                                      gpu.pci_address(), gpu.pcie());
+      if (Narrower(gpu.pcie())) {
+        degraded.push_back(std::move(text));
+      } else if (Slower(gpu.pcie())) {
+        idle.push_back(std::move(text));
+      }
     }
-    if (!degraded.empty()) seen.emplace_back(node.node, absl::StrJoin(degraded, ", "));
+    if (!degraded.empty()) degraded_seen.emplace_back(node.node, absl::StrJoin(degraded, ", "));
+    if (!idle.empty()) idle_seen.emplace_back(node.node, absl::StrJoin(idle, ", "));
   }
-  if (seen.empty()) return;
-  out->Add("pcie-link-degraded", Severity::kError, NodeNames(seen), PerNode(seen),
-           "a PCIe link below its maximum width or speed caps the device's bandwidth (each "
-           "ConnectX-7 half of a Spark needs Gen5 x4, 32 GT/s, for ~100 Gb/s)",
-           "power the node off completely and on again; if the link stays degraded, have the "
-           "hardware serviced");
+  if (!degraded_seen.empty()) {
+    out->Add("pcie-link-degraded", Severity::kError, NodeNames(degraded_seen),
+             PerNode(degraded_seen),
+             "a PCIe link below its maximum width or speed caps the device's bandwidth (each "
+             "ConnectX-7 half of a Spark needs Gen5 x4, 32 GT/s, for ~100 Gb/s)",
+             "power the node off completely and on again; if the link stays degraded, have "
+             "the hardware serviced");
+  }
+  if (!idle_seen.empty()) {
+    out->Add("gpu-pcie-speed-below-max", Severity::kWarning, NodeNames(idle_seen),
+             PerNode(idle_seen),
+             "GPUs lower their PCIe speed when idle to save power, which is harmless; a GPU "
+             "that stays below its maximum speed under load is capped",
+             "run `sparkctl doctor` again while a job (or `sparkctl nccl-test`) runs; if the "
+             "speed is still below the maximum, reseat or service the GPU");
+  }
 }
 
 void CheckLinkMtu(const DoctorInput& input, FindingList* out) {

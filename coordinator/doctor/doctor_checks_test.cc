@@ -32,6 +32,7 @@ TEST_F(DoctorChecks, CleanSparkPairHasNoFindingButTheVersions) {
   EXPECT_THAT(findings[0].seen, HasSubstr("NCCL 2.27.7-1+cuda13.0"));
   EXPECT_THAT(findings[0].seen, HasSubstr("NVIDIA driver 580.95.05"));
   EXPECT_THAT(findings[0].seen, HasSubstr("NIC firmware 28.44.1036"));
+  EXPECT_THAT(findings[0].seen, HasSubstr("CUDA 13.0.1"));
 }
 
 TEST_F(DoctorChecks, CleanPairWritesNcclConfAsSparkfleetDoes) {
@@ -51,14 +52,34 @@ TEST_F(DoctorChecks, NicFunctionBelowItsMaximumWidth) {
               HasSubstr("enp1s0f1np1 (0000:01:00.1) at 32 GT/s x2, max 32 GT/s x4"));
 }
 
-TEST_F(DoctorChecks, GpuBelowItsMaximumSpeed) {
+TEST_F(DoctorChecks, GpuBelowItsMaximumSpeedIsAWarningAsIdleGpusSlowDown) {
   Write(0, "/sys/bus/pci/devices/000f:01:00.0/current_link_speed", "16.0 GT/s PCIe\n");
+  std::vector<Finding> findings = Problems(Check());
+  ASSERT_THAT(findings,
+              ElementsAre(IsFinding("gpu-pcie-speed-below-max", Severity::kWarning, {"spark-001"})))
+      << Describe(findings);
+  EXPECT_THAT(findings[0].seen, HasSubstr("GPU0"));
+  EXPECT_THAT(findings[0].seen, HasSubstr("at 16 GT/s x16, max 32 GT/s x16"));
+  EXPECT_THAT(findings[0].fix, HasSubstr("while a job"));
+}
+
+TEST_F(DoctorChecks, GpuBelowItsMaximumWidth) {
+  Write(1, "/sys/bus/pci/devices/000f:01:00.0/current_link_width", "8\n");
+  std::vector<Finding> findings = Problems(Check());
+  ASSERT_THAT(findings,
+              ElementsAre(IsFinding("pcie-link-degraded", Severity::kError, {"spark-002"})))
+      << Describe(findings);
+  EXPECT_THAT(findings[0].seen, HasSubstr("GPU0"));
+  EXPECT_THAT(findings[0].seen, HasSubstr("at 32 GT/s x8, max 32 GT/s x16"));
+}
+
+TEST_F(DoctorChecks, NicFunctionBelowItsMaximumSpeed) {
+  Write(0, "/sys/bus/pci/devices/0000:01:00.1/current_link_speed", "16.0 GT/s PCIe\n");
   std::vector<Finding> findings = Problems(Check());
   ASSERT_THAT(findings,
               ElementsAre(IsFinding("pcie-link-degraded", Severity::kError, {"spark-001"})))
       << Describe(findings);
-  EXPECT_THAT(findings[0].seen, HasSubstr("GPU0"));
-  EXPECT_THAT(findings[0].seen, HasSubstr("at 16 GT/s x16, max 32 GT/s x16"));
+  EXPECT_THAT(findings[0].seen, HasSubstr("at 16 GT/s x4, max 32 GT/s x4"));
 }
 
 TEST_F(DoctorChecks, LinkMtuBelowTheRoceMinimumOnBothNodes) {

@@ -14,7 +14,11 @@ namespace sparkfleet {
 namespace {
 
 constexpr uint32_t kIcmpAndIpHeaderBytes = 28;
-constexpr absl::Duration kPingTimeout = absl::Seconds(15);
+constexpr absl::Duration kPingTimeout = absl::Seconds(30);
+// Peers one node pings over one link interface: every peer on a direct cable or a small
+// switch; past this a sample (the next nodes in cluster.yaml order), which two rounds of
+// the agent's 32 parallel pings answer within kPingTimeout even when none replies.
+constexpr size_t kMaxPeersPerPing = 64;
 
 template <typename Reply>
 void Keep(std::vector<NodeResult<Reply>> results, const char* rpc,
@@ -58,10 +62,11 @@ std::optional<std::string> PeerAddressOn(const v1::IpAddress& local, const v1::P
   return std::nullopt;
 }
 
-// One planned DF ping: node i, over `nic`, to `peer`.
+// The DF pings one node sends over one link interface: one probe per peer on that
+// interface's subnet (every pair of nodes on the link is checked, both ways).
 struct PlannedPing {
   size_t node;
-  MtuProbe probe;
+  std::vector<MtuProbe> probes;  // same interface and MTU, one peer each
 };
 
 std::vector<PlannedPing> PlanMtuPings(const ClusterConfig& config,
@@ -72,25 +77,37 @@ std::vector<PlannedPing> PlanMtuPings(const ClusterConfig& config,
     for (const v1::Nic* nic : LinkInterfaces(config, *nodes[i].probe)) {
       const v1::IpAddress* local = FirstIpv4(*nic);
       if (local == nullptr || nic->mtu_bytes() <= kIcmpAndIpHeaderBytes) continue;
+      PlannedPing ping{i, {}};
       for (size_t step = 1; step < nodes.size(); ++step) {
         const DoctorNodeFacts& peer = nodes[(i + step) % nodes.size()];
         if (!peer.probe.has_value()) continue;
         std::optional<std::string> address = PeerAddressOn(*local, *peer.probe);
         if (!address.has_value()) continue;
-        PlannedPing ping{i, {}};
-        ping.probe.peer = peer.node;
-        ping.probe.interface = nic->name();
-        ping.probe.address = *address;
-        ping.probe.mtu_bytes = nic->mtu_bytes();
-        planned.push_back(std::move(ping));
-        break;
+        MtuProbe probe;
+        probe.peer = peer.node;
+        probe.interface = nic->name();
+        probe.address = *address;
+        probe.mtu_bytes = nic->mtu_bytes();
+        ping.probes.push_back(std::move(probe));
+        if (ping.probes.size() == kMaxPeersPerPing) break;
       }
+      if (!ping.probes.empty()) planned.push_back(std::move(ping));
     }
   }
   return planned;
 }
 
-// Runs the planned pings in rounds (one ping per node per round).
+// What one DF ping to `probe`'s peer showed.
+void ReadPingResult(const v1::PingResult& result, MtuProbe& probe) {
+  probe.passed = result.sent() > 0 && result.received() == result.sent();
+  if (!probe.passed) {
+    probe.detail = absl::StrCat(result.received(), " of ", result.sent(), " came back",
+                                result.error().empty() ? "" : ": ", result.error());
+  }
+}
+
+// Runs the planned pings in rounds: each node pings over one interface per round (all
+// of that interface's peers at once), so one interface's traffic never skews another's.
 void RunMtuPings(ClusterSession& session, std::vector<PlannedPing> planned,
                  std::vector<DoctorNodeFacts>& nodes) {
   while (!planned.empty()) {
@@ -105,10 +122,10 @@ void RunMtuPings(ClusterSession& session, std::vector<PlannedPing> planned,
       round.push_back(std::move(ping));
     }
     std::vector<ClusterNode> targets;
-    std::map<std::string, const MtuProbe*> by_node;
+    std::map<std::string, const PlannedPing*> by_node;
     for (const PlannedPing& ping : round) {
       targets.push_back(session.nodes[ping.node]);
-      by_node[session.nodes[ping.node].hostname] = &ping.probe;
+      by_node[session.nodes[ping.node].hostname] = &ping;
     }
     FanOutOptions options = session.fanout;
     options.timeout = std::max(options.timeout, kPingTimeout);
@@ -116,12 +133,12 @@ void RunMtuPings(ClusterSession& session, std::vector<PlannedPing> planned,
     auto results = FanOut<v1::PingRequest, v1::PingReply>(
         *session.channels, targets, options,
         [&](const ClusterNode& node) {
-          const MtuProbe& probe = *by_node.at(node.hostname);
+          const PlannedPing& ping = *by_node.at(node.hostname);
           v1::PingRequest request;
-          request.add_targets(probe.address);
-          request.set_interface(probe.interface);
+          for (const MtuProbe& probe : ping.probes) request.add_targets(probe.address);
+          request.set_interface(ping.probes.front().interface);
           request.set_count(3);
-          request.set_payload_bytes(probe.mtu_bytes - kIcmpAndIpHeaderBytes);
+          request.set_payload_bytes(ping.probes.front().mtu_bytes - kIcmpAndIpHeaderBytes);
           request.set_dont_fragment(true);
           return request;
         },
@@ -129,21 +146,22 @@ void RunMtuPings(ClusterSession& session, std::vector<PlannedPing> planned,
           async->Ping(context, request, reply, std::move(done));
         });
     for (size_t j = 0; j < results.size(); ++j) {
-      MtuProbe probe = round[j].probe;
+      std::vector<MtuProbe>& probes = round[j].probes;
+      DoctorNodeFacts& node = nodes[round[j].node];
       if (!results[j].status.ok()) {
-        nodes[round[j].node].unknown[absl::StrCat("Ping ", probe.interface)] =
+        node.unknown[absl::StrCat("Ping ", probes.front().interface)] =
             OneLineError(results[j].status);
         continue;
       }
       const v1::PingReply& reply = results[j].reply;
-      probe.passed = reply.results_size() == 1 && reply.results(0).sent() > 0 &&
-                     reply.results(0).received() == reply.results(0).sent();
-      if (!probe.passed && reply.results_size() == 1) {
-        const v1::PingResult& result = reply.results(0);
-        probe.detail = absl::StrCat(result.received(), " of ", result.sent(), " came back",
-                                    result.error().empty() ? "" : ": ", result.error());
+      for (size_t k = 0; k < probes.size(); ++k) {
+        if (static_cast<int>(k) < reply.results_size()) {
+          ReadPingResult(reply.results(k), probes[k]);
+        } else {
+          probes[k].detail = "the agent sent no result for this peer";
+        }
+        node.mtu_probes.push_back(std::move(probes[k]));
       }
-      nodes[round[j].node].mtu_probes.push_back(std::move(probe));
     }
     planned = std::move(later);
   }

@@ -149,13 +149,15 @@ class SparkPairFixture : public ::testing::Test {
     std::unique_ptr<Env> env = NewRootedEnv(roots_[node]);
     DoctorNodeFacts facts;
     facts.node = names_[node];
+    if (cuda_[node].empty()) {  // the toolkit without its version.json
+      std::filesystem::remove(roots_[node] + "/usr/local/cuda/version.json");
+      Write(node, "/usr/local/cuda/bin/nvcc", "");
+    } else {
+      Write(node, "/usr/local/cuda/version.json",
+            absl::StrCat(R"({"cuda": {"name": "CUDA SDK", "version": ")", cuda_[node], "\"}}"));
+    }
     NodeInfoReader reader(*env, names_[node]);
-    v1::NodeInfo info = reader.Read();
-    v1::InstalledComponent* cuda = info.add_components();
-    cuda->set_name("cuda");
-    cuda->set_present(true);
-    cuda->set_version(cuda_[node]);
-    facts.info = info;
+    facts.info = reader.Read();
     facts.probe = ProbeHardware(*env, v1::ProbeRequest());
     v1::ReadNcclConfRequest conf_request;
     conf_request.set_user(kClusterUser);
@@ -203,7 +205,7 @@ class SparkPairFixture : public ::testing::Test {
   std::string names_[kNodes] = {"spark-001", "spark-002"};
   std::string roots_[kNodes];
   ClusterConfig config_;
-  std::string cuda_[kNodes] = {"13.0", "13.0"};
+  std::string cuda_[kNodes] = {"13.0.1", "13.0.1"};  // "" = nvcc without version.json
   std::string chrony_[kNodes] = {kChronySynchronized, kChronySynchronized};  // "" = none
   absl::Duration clock_offset_[kNodes];
   NcclProcessFacts process_[kNodes];

@@ -2,7 +2,9 @@
 
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -12,11 +14,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "node_agent/info/os_release.h"
+#include "node_agent/netcheck/json_reader.h"
 
 namespace sparkfleet {
 namespace {
 
 constexpr char kDpkgStatus[] = "/var/lib/dpkg/status";
+constexpr char kCudaVersionJson[] = "/usr/local/cuda/version.json";
 
 std::string FirstLine(Env& env, absl::string_view path) {
   absl::StatusOr<std::string> text = env.ReadFile(path);
@@ -45,6 +49,9 @@ const std::vector<ComponentSpec>& Components() {
        {},
        {"/proc/driver/nvidia/version", "/usr/lib/aarch64-linux-gnu/libcuda.so.1",
         "/usr/lib/x86_64-linux-gnu/libcuda.so.1"}},
+      // The CUDA toolkit: DGX OS installs it under /usr/local/cuda, which names its
+      // version in version.json (CUDA 11.1 and later); the dpkg meta-package is a fallback.
+      {"cuda", {"cuda-toolkit"}, {kCudaVersionJson, "/usr/local/cuda/bin/nvcc"}},
       {"iperf3", {"iperf3"}, {"/usr/bin/iperf3"}},
   };
   return *specs;
@@ -64,6 +71,20 @@ std::string NvidiaDriverVersion(absl::string_view proc_version) {
 }
 
 }  // namespace
+
+std::string CudaToolkitVersion(absl::string_view version_json) {
+  absl::StatusOr<JsonValue> doc = JsonValue::Parse(version_json);
+  if (!doc.ok()) return "";
+  std::optional<std::string> version = doc->StringAt({"cuda", "version"});
+  if (!version.has_value() || version->empty() || version->size() > 32 ||
+      !absl::ascii_isdigit(static_cast<unsigned char>(version->front())) ||
+      !std::all_of(version->begin(), version->end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '.';
+      })) {
+    return "";
+  }
+  return *version;
+}
 
 NodeInfoReader::NodeInfoReader(Env& env, std::string node_name, NcclLocator* nccl)
     : env_(env), node_name_(std::move(node_name)), nccl_(nccl) {}
@@ -127,6 +148,14 @@ void NodeInfoReader::AddComponents(v1::NodeInfo& info) {
     if (absl::string_view(spec.name) == "nvidia-driver" && component->version().empty()) {
       absl::StatusOr<std::string> text = env_.ReadFile("/proc/driver/nvidia/version");
       if (text.ok()) component->set_version(NvidiaDriverVersion(*text));
+    }
+    if (absl::string_view(spec.name) == "cuda") {
+      absl::StatusOr<std::string> text = env_.ReadFile(kCudaVersionJson);
+      std::string version = text.ok() ? CudaToolkitVersion(*text) : "";
+      if (!version.empty()) {
+        component->set_version(version);
+        component->set_detail(absl::StrCat(kCudaVersionJson));
+      }
     }
   }
 }

@@ -23,6 +23,11 @@
 
 namespace sparkfleet {
 
+// The CUDA toolkit's version from /usr/local/cuda/version.json
+// ({"cuda": {"name": "CUDA SDK", "version": "13.0.1"}, ...}): "13.0.1", or "" when the
+// text is not that JSON or the version is not dotted digits. Pure.
+std::string CudaToolkitVersion(absl::string_view version_json);
+
 class NodeInfoReader {
  public:
   // `env` (and `nccl`, when given) must outlive the reader. `node_name` is the agent's

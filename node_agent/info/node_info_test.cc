@@ -171,6 +171,48 @@ TEST(NodeInfoReader, ReportsComponentsFromDpkgAndFiles) {
   EXPECT_EQ(iperf3->path(), "");
 }
 
+TEST(NodeInfoReader, ReportsTheCudaToolkitFromItsVersionJson) {
+  FakeNode node;
+  PopulateSpark(node);
+  node.Put("/usr/local/cuda/version.json",
+           R"json({"cuda": {"name": "CUDA SDK", "version": "13.0.1"},
+               "cuda_cudart": {"name": "CUDA Runtime (cudart)", "version": "13.0.88"}})json");
+  NodeInfoReader reader(node.env(), "spark-001");
+
+  v1::NodeInfo info = reader.Read();
+  const v1::InstalledComponent* cuda = FindComponent(info, "cuda");
+  ASSERT_NE(cuda, nullptr);
+  EXPECT_TRUE(cuda->present());
+  EXPECT_EQ(cuda->version(), "13.0.1");
+  EXPECT_EQ(cuda->path(), "/usr/local/cuda/version.json");
+}
+
+TEST(NodeInfoReader, CudaWithoutVersionJsonIsPresentWithoutAVersionOrAbsent) {
+  FakeNode node;
+  PopulateSpark(node);
+  NodeInfoReader reader(node.env(), "spark-001");
+  v1::NodeInfo before = reader.Read();
+  const v1::InstalledComponent* cuda = FindComponent(before, "cuda");
+  ASSERT_NE(cuda, nullptr);
+  EXPECT_FALSE(cuda->present());
+
+  node.Put("/usr/local/cuda/bin/nvcc", "");
+  v1::NodeInfo after = reader.Read();
+  cuda = FindComponent(after, "cuda");
+  ASSERT_NE(cuda, nullptr);
+  EXPECT_TRUE(cuda->present());
+  EXPECT_EQ(cuda->version(), "");
+  EXPECT_EQ(cuda->path(), "/usr/local/cuda/bin/nvcc");
+}
+
+TEST(CudaToolkitVersion, ReadsDottedDigitsOnly) {
+  EXPECT_EQ(CudaToolkitVersion(R"({"cuda": {"version": "12.8.93"}})"), "12.8.93");
+  EXPECT_EQ(CudaToolkitVersion(R"({"cuda": {"version": "13.0; rm"}})"), "");
+  EXPECT_EQ(CudaToolkitVersion(R"({"cuda": {"version": 13}})"), "");
+  EXPECT_EQ(CudaToolkitVersion(R"({"cuda_cudart": {"version": "13.0.88"}})"), "");
+  EXPECT_EQ(CudaToolkitVersion("CUDA Version 10.2.89"), "");
+}
+
 TEST(NodeInfoReader, FallsBackToEtcHostnameAndUsrLibOsRelease) {
   FakeNode node;
   node.Put("/etc/hostname", "spark-002\n");
