@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -82,9 +84,40 @@ struct StepFailure {
   int errno_value = 0;
 };
 
+constexpr char kTempMarker[] = ".sparkfleet-tmp.";
+
+// ".sparkfleet-tmp.PID.RANDOM": the writer's PID tells a later writer whether the file
+// can still be renamed into place or was left by a writer that died.
 std::string TempSuffix() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return absl::StrCat(".sparkfleet-tmp.", getpid(), ".", rng() % 1000000000ULL);
+  return absl::StrCat(kTempMarker, getpid(), ".", rng() % 1000000000ULL);
+}
+
+// Removes the temp files of `base` in the directory `dir_fd` that a writer killed between
+// creating and renaming them (kill -9, OOM, power loss) left behind: those whose PID is
+// no longer running. Temps of this process or of a running one are kept. Best effort: a
+// temp that stays is clutter, never a wrong file.
+void RemoveStaleTemps(int dir_fd, const std::string& base) {
+  int fd = dup(dir_fd);
+  if (fd < 0) return;
+  DIR* dir = fdopendir(fd);
+  if (dir == nullptr) {
+    close(fd);
+    return;
+  }
+  rewinddir(dir);
+  const std::string prefix = base + kTempMarker;
+  std::vector<std::string> stale;
+  while (struct dirent* entry = readdir(dir)) {
+    absl::string_view name = entry->d_name;
+    if (!absl::ConsumePrefix(&name, prefix)) continue;
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(name.substr(0, name.find('.')), &pid) || pid <= 0) continue;
+    if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH) continue;
+    stale.emplace_back(entry->d_name);
+  }
+  closedir(dir);
+  for (const std::string& name : stale) unlinkat(dir_fd, name.c_str(), 0);
 }
 
 // The parent directory and last component of a node path ("/etc/hosts" -> "/etc",
@@ -329,6 +362,7 @@ class RootedEnv final : public Env {
       return failed;
     }
     fsync(dir.get());
+    RemoveStaleTemps(dir.get(), base);
     return std::nullopt;
   }
 

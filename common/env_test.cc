@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,6 +25,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::testing::UnorderedElementsAre;
 
 // A fresh directory under the test temp dir, removed with everything in it.
 class TempRoot {
@@ -279,6 +281,36 @@ TEST(RootedEnv, WriteFileAtomicLeavesNoTempFilesBehind) {
   EXPECT_THAT(*env->ListDir("/etc"), ElementsAre("nccl.conf", "nccl.conf.sparkfleet.bak"));
   EXPECT_EQ(*env->ReadFile("/etc/nccl.conf"), "v2");
   EXPECT_EQ(*env->ReadFile("/etc/nccl.conf.sparkfleet.bak"), "v1");
+}
+
+// The PID of a process that has exited and been reaped.
+pid_t DeadPid() {
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return pid;
+}
+
+TEST(RootedEnv, WriteFileAtomicRemovesTempsAWriterThatDiedLeft) {
+  TempRoot root;
+  std::unique_ptr<Env> env = NewRootedEnv(root.path());
+  const pid_t dead = DeadPid();
+  const std::string left = absl::StrCat("hosts.sparkfleet-tmp.", dead, ".42");
+  const std::string left_backup = absl::StrCat("hosts.sparkfleet.bak.sparkfleet-tmp.", dead, ".7");
+  const std::string running = "hosts.sparkfleet-tmp.1.5";  // init never dies
+  const std::string ours = absl::StrCat("hosts.sparkfleet-tmp.", getpid(), ".9");
+  const std::string other_file = absl::StrCat("fstab.sparkfleet-tmp.", dead, ".3");
+  for (const std::string& name : {left, left_backup, running, ours, other_file}) {
+    root.Put("/etc/" + name, "half a file");
+  }
+  root.Put("/etc/hosts", "old\n");
+
+  ASSERT_TRUE(env->WriteFileAtomic("/etc/hosts", "new\n", WriteOptions()).ok());
+
+  EXPECT_THAT(*env->ListDir("/etc"),
+              UnorderedElementsAre(other_file, "hosts", ours, running, "hosts.sparkfleet.bak"));
+  EXPECT_EQ(*env->ReadFile("/etc/hosts"), "new\n");
 }
 
 TEST(RootedEnv, WriteFileAtomicIntoMissingDirectoryFailsAndLeavesNothing) {
