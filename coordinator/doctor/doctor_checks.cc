@@ -84,8 +84,18 @@ void ReportMissingReplies(const DoctorNodeFacts& node, FindingList* out) {
       {"ReadNcclConf", node.nccl_conf.has_value()},
       {"GetDoctorFacts", node.facts.has_value()},
   };
+  const bool none = std::none_of(std::begin(kReplies), std::end(kReplies),
+                                 [](const auto& reply) { return reply.second; });
+  if (none) {
+    // An agent that answered nothing (down, unreachable, refusing us) is one line, not four.
+    auto why = node.unknown.find("GetInfo");
+    out->Unknown("the agent", node.node,
+                 absl::StrCat("no reply to GetInfo, Probe, ReadNcclConf or GetDoctorFacts (",
+                              why == node.unknown.end() ? "not gathered" : why->second,
+                              "); nothing on this node was checked"));
+  }
   for (const auto& [rpc, answered] : kReplies) {
-    if (answered) continue;
+    if (answered || none) continue;
     auto why = node.unknown.find(rpc);
     out->Unknown(rpc, node.node, why == node.unknown.end() ? "not gathered" : why->second);
   }

@@ -247,6 +247,26 @@ TEST_F(DoctorChecks, UnansweredRpcIsAnUnknownNeverAnError) {
   EXPECT_EQ(findings[1].seen, "GetDoctorFacts: spark-002: DEADLINE_EXCEEDED: no answer in 10s");
 }
 
+TEST_F(DoctorChecks, AgentThatAnsweredNothingIsOneUnknown) {
+  DoctorInput input = Input();
+  DoctorNodeFacts& down = input.nodes[1];
+  down.info.reset();
+  down.probe.reset();
+  down.nccl_conf.reset();
+  down.facts.reset();
+  down.mtu_probes.clear();
+  for (const char* rpc : {"GetInfo", "Probe", "ReadNcclConf", "GetDoctorFacts"}) {
+    down.unknown[rpc] = "UNAVAILABLE: agent at 192.168.1.102:50151: connection refused";
+  }
+  std::vector<Finding> findings = Problems(RunDoctorChecks(input));
+  ASSERT_THAT(findings, ElementsAre(IsFinding("unknown", Severity::kInfo, {"spark-002"})))
+      << Describe(findings);
+  EXPECT_EQ(findings[0].seen,
+            "the agent: spark-002: no reply to GetInfo, Probe, ReadNcclConf or GetDoctorFacts "
+            "(UNAVAILABLE: agent at 192.168.1.102:50151: connection refused); nothing on this "
+            "node was checked");
+}
+
 TEST_F(DoctorChecks, UnreadableFactIsAnUnknown) {
   Replace(1, "/proc/meminfo", "CmaTotal:          65536 kB\n", "");
   cuda_[0] = "";
