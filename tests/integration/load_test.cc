@@ -299,6 +299,17 @@ TEST(LoadIntegration, StreamingCallHoldsASlotWhileItRuns) {
   std::ofstream(dir + "/tools.log") << "";
   setenv("SPARKFLEET_LOAD_GATE", gate.c_str(), 1);
   setenv("SPARKFLEET_FAKE_TOOL_LOG", (dir + "/tools.log").c_str(), 1);
+  // Also when an assertion ends the test early: the gated apt-get is let go (it would
+  // give up by itself within 60 s), the environment restored and the directory removed.
+  struct Cleanup {
+    std::string dir, gate;
+    ~Cleanup() {
+      std::ofstream(gate + ".release") << "";
+      unsetenv("SPARKFLEET_LOAD_GATE");
+      unsetenv("SPARKFLEET_FAKE_TOOL_LOG");
+      std::filesystem::remove_all(dir);
+    }
+  } cleanup{dir, gate};
 
   LoadedAgent node;
   ASSERT_NO_FATAL_FAILURE(
@@ -352,9 +363,6 @@ TEST(LoadIntegration, StreamingCallHoldsASlotWhileItRuns) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_TRUE(after.ok()) << after.error_message();
-  unsetenv("SPARKFLEET_LOAD_GATE");
-  unsetenv("SPARKFLEET_FAKE_TOOL_LOG");
-  std::filesystem::remove_all(dir);
 }
 
 TEST(LoadIntegration, RequestOverTheMessageLimitIsRefusedAndWritesNothing) {
